@@ -1,0 +1,178 @@
+"""The command-line skeleton every model script plugs into.
+
+A script describes itself with a `ModelScript` and calls `main(script)`; this
+module provides the `train`, `compress` and `decompress` subcommands with
+TFC-compatible flags, and turns every user error into one line on stderr and
+exit status 1, never a traceback or a half-written output file.
+"""
+
+import argparse
+import dataclasses
+import os
+import pathlib
+import sys
+from typing import Callable
+
+from absl import app
+from absl.flags import argparse_flags
+
+from tfcsuite import UserError
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
+CHECKPOINTS = REPO_ROOT / "checkpoints"
+
+
+@dataclasses.dataclass
+class ModelScript:
+  """What a model script tells the shared CLI, trainer and benchmark harness.
+
+  Attributes:
+    name: short name, also the folder under checkpoints/ (e.g. "balle17").
+    description: one line for --help.
+    default_checkpoint: checkpoint folder name used when --model_path is unset.
+    add_model_flags: adds the model's own `train` flags to a parser.
+    config_from_flags: returns the model configuration (a JSON-able dict,
+      stored in the checkpoint manifest) from parsed `train` flags.
+    training_model: config -> trainable `training.RateDistortionModel`.
+    coding_model: checkpoint -> model with `compress`/`decompress`
+      tf.functions (see `tfcsuite.coding`) and optionally `estimate_bits`.
+  """
+  name: str
+  description: str
+  default_checkpoint: str
+  add_model_flags: Callable
+  config_from_flags: Callable
+  training_model: Callable
+  coding_model: Callable
+
+  def default_checkpoint_path(self):
+    return str(CHECKPOINTS / self.name / self.default_checkpoint)
+
+
+def parse_args(script, argv):
+  def add_common_flags(parser, default):
+    # Accepted before the command (as in TFC) and after it.
+    parser.add_argument(
+        "--verbose", "-V", action="store_true", default=default(False),
+        help="Report progress when training; print metrics when compressing.")
+    parser.add_argument(
+        "--model_path", default=default(None),
+        help="Checkpoint folder. compress: default "
+             f"checkpoints/{script.name}/{script.default_checkpoint}; "
+             "decompress: the checkpoint named in the file; train: where to "
+             "write the trained checkpoint (default <train_path>/checkpoint).")
+
+  parser = argparse_flags.ArgumentParser(
+      description=script.description,
+      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+  add_common_flags(parser, default=lambda value: value)
+  subparsers = parser.add_subparsers(
+      title="commands", dest="command", required=True)
+
+  train_cmd = subparsers.add_parser(
+      "train", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+      help="Train (or continue training) a model and export a checkpoint.")
+  from tfcsuite import training  # Imports TensorFlow; keep --help fast.
+  training.add_training_flags(train_cmd)
+  script.add_model_flags(train_cmd)
+  add_common_flags(train_cmd, default=lambda value: argparse.SUPPRESS)
+
+  for command, help_text in (
+      ("compress", "Compress an image (PNG, JPEG, WebP, ...) to a file."),
+      ("decompress", "Decompress a file to an image (PNG, or OUT's format)."),
+  ):
+    cmd = subparsers.add_parser(
+        command, formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        help=help_text)
+    cmd.add_argument("input_file")
+    cmd.add_argument("output_file", nargs="?", default=None,
+                     help="Default: input_file with .tfci (compress) or "
+                          ".png (decompress) appended.")
+    cmd.add_argument("--overwrite", action="store_true",
+                     help="Replace output_file if it exists.")
+    add_common_flags(cmd, default=lambda value: argparse.SUPPRESS)
+  return parser.parse_args(argv[1:])
+
+
+def _checkpoint_for_compress(script, args):
+  from tfcsuite import checkpoint
+  return checkpoint.load(args.model_path or script.default_checkpoint_path(),
+                         script.name)
+
+
+def compress(script, args):
+  """Compresses an image to a container file; `-V` prints metrics."""
+  from tfcsuite import coding, container, image_io, metrics
+  output = args.output_file or args.input_file + ".tfci"
+  image_io.check_writable(output, args.overwrite)
+  image = image_io.read_image(args.input_file)
+  ckpt = _checkpoint_for_compress(script, args)
+  model = script.coding_model(ckpt)
+  packed = container.pack(coding.compress_image(model, ckpt, image))
+  image_io.write_bytes(output, packed, args.overwrite)
+  if args.verbose:
+    reconstruction = coding.decompress_container(
+        model, container.unpack(packed))
+    height, width = image.shape[:2]
+    values = metrics.all_metrics(image, reconstruction)
+    print(f"Mean squared error: {values['mse']:0.4f}")
+    print(f"PSNR (dB): {values['psnr']:0.2f}")
+    print(f"Multiscale SSIM: {values['ms_ssim']:0.4f}")
+    print(f"Multiscale SSIM (dB): {values['ms_ssim_db']:0.2f}")
+    if hasattr(model, "estimate_bits"):
+      bits = float(model.estimate_bits(image))
+      print(f"Information content (model estimate, bpp): "
+            f"{bits / (height * width):0.4f}")
+    print(f"Actual bits per pixel: "
+          f"{metrics.bits_per_pixel(len(packed), height, width):0.4f}")
+
+
+def decompress(script, args):
+  """Decompresses a container file to an image."""
+  from tfcsuite import checkpoint, coding, container, image_io
+  output = args.output_file or args.input_file + ".png"
+  image_io.check_writable(output, args.overwrite)
+  try:
+    with open(args.input_file, "rb") as f:
+      data = f.read()
+  except FileNotFoundError:
+    raise UserError(f"input file {args.input_file!r} does not exist") from None
+  except IsADirectoryError:
+    raise UserError(f"input {args.input_file!r} is a folder") from None
+  except PermissionError:
+    raise UserError(f"input file {args.input_file!r} is not readable") from None
+  parsed = container.unpack(data, script.name)
+  path = args.model_path or str(CHECKPOINTS / script.name / parsed.checkpoint)
+  if not args.model_path and not os.path.isdir(path):
+    raise UserError(f"the file was made with checkpoint {parsed.checkpoint!r}, "
+                    f"which is not in checkpoints/{script.name}/; pass "
+                    f"--model_path")
+  ckpt = checkpoint.load(path, script.name)
+  if ckpt.fingerprint != parsed.weights_crc32:
+    raise UserError(f"the file was compressed with other weights than those "
+                    f"in {path!r} (fingerprint mismatch)")
+  image = coding.decompress_container(script.coding_model(ckpt), parsed)
+  image_io.write_image(output, image, args.overwrite)
+
+
+def _run(script, args):
+  try:
+    if args.command == "train":
+      from tfcsuite import training
+      training.train(script, args)
+    elif args.command == "compress":
+      compress(script, args)
+    else:
+      decompress(script, args)
+  except UserError as error:
+    print(f"{os.path.basename(sys.argv[0])}: error: {error}", file=sys.stderr)
+    sys.exit(1)
+  except KeyboardInterrupt:
+    print(f"{os.path.basename(sys.argv[0])}: interrupted", file=sys.stderr)
+    sys.exit(130)
+
+
+def main(script):
+  """Entry point of a model script."""
+  app.run(lambda args: _run(script, args),
+          flags_parser=lambda argv: parse_args(script, argv))

@@ -1,0 +1,57 @@
+"""Glue between a model's `compress`/`decompress` tf.functions and the container.
+
+Contract for every coding model (see models/balle17.py):
+  * `compress(x)` takes a uint8 (H, W, 3) tensor and returns a tuple of
+    tensors: tf.string tensors (the entropy-coded payload) and int32 tensors
+    (side information such as latent shapes);
+  * `decompress(x_shape, *tensors)` inverts it, `x_shape` being (H, W);
+    its `input_signature` tells the dtypes and shapes of those tensors.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from tfcsuite import container as container_lib
+from tfcsuite.container import ContainerError
+
+
+def compress_image(model, checkpoint, image):
+  """Encodes a uint8 RGB array into a `Container`."""
+  tensors = model.compress(tf.constant(image, dtype=tf.uint8))
+  strings, integers = [], []
+  for tensor in tensors:
+    values = tensor.numpy().reshape(-1)
+    if tensor.dtype == tf.string:
+      strings.extend(bytes(v) for v in values)
+    else:
+      integers.extend(int(v) for v in values)
+  height, width = image.shape[:2]
+  return container_lib.Container(
+      model=checkpoint.model, checkpoint=checkpoint.name,
+      weights_crc32=checkpoint.fingerprint, height=height, width=width,
+      integers=integers, strings=strings)
+
+
+def decompress_container(model, container):
+  """Decodes a `Container` into a uint8 RGB array."""
+  specs = model.decompress.input_signature[1:]
+  strings, integers = list(container.strings), list(container.integers)
+  tensors = []
+  for spec in specs:
+    count = int(np.prod(spec.shape.as_list()))
+    source = strings if spec.dtype == tf.string else integers
+    if len(source) < count:
+      raise ContainerError("compressed file does not hold the data this "
+                           "model needs")
+    values, source[:] = source[:count], source[count:]
+    tensors.append(tf.constant(values, dtype=spec.dtype, shape=spec.shape))
+  if strings or integers:
+    raise ContainerError("compressed file holds more data than this model "
+                         "reads")
+  x_shape = tf.constant([container.height, container.width], tf.int32)
+  try:
+    image = model.decompress(x_shape, *tensors)
+  except tf.errors.InvalidArgumentError as error:
+    raise ContainerError("compressed payload is corrupted: " +
+                         error.message.splitlines()[0]) from None
+  return image.numpy()
