@@ -159,6 +159,7 @@ SCRIPT = cli.ModelScript(
                                         num_filters=args.num_filters),
     training_model=lambda config: Balle2017(**config),
     coding_model=lambda ckpt: Balle2017(weights=ckpt.weights, **ckpt.config),
+    published_curve="balle-2017-iclr-opt-mse",
 )
 
 if __name__ == "__main__":

@@ -36,6 +36,8 @@ class ModelScript:
     training_model: config -> trainable `training.RateDistortionModel`.
     coding_model: checkpoint -> model with `compress`/`decompress`
       tf.functions (see `tfcsuite.coding`) and optionally `estimate_bits`.
+    published_curve: name of the paper's published Kodak curve in TFC's
+      results layout (e.g. "balle-2017-iclr-opt-mse"), or None.
   """
   name: str
   description: str
@@ -44,6 +46,7 @@ class ModelScript:
   config_from_flags: Callable
   training_model: Callable
   coding_model: Callable
+  published_curve: str = None
 
   def default_checkpoint_path(self):
     return str(CHECKPOINTS / self.name / self.default_checkpoint)
