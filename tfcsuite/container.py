@@ -13,7 +13,7 @@ and whether it is intact. Layout (integers are unsigned LEB128 varints):
     strings    varint count, then (varint length + bytes) each
     crc32      4 bytes  CRC32 of everything above (little endian)
 
-For a Kodak image with one string this is about 35 bytes of overhead.
+For a Kodak image with one string this is about 40 bytes of overhead.
 """
 
 import dataclasses
