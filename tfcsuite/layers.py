@@ -14,6 +14,71 @@ Every transform is built in one of two ways from the same code:
 import tensorflow as tf
 import tensorflow_compression as tfc
 
+# How trainable RDFT-parameterized kernels are turned into kernels:
+#   "basis": one matrix product with a precomputed inverse-RDFT basis (ours);
+#   "fft":   batched inverse FFTs, TFC's `RDFTParameter` as is.
+# Both compute the same linear map of the same variables; see
+# benchmarks/speed.py for the measured difference in step time.
+RDFT_IMPLEMENTATIONS = ("basis", "fft")
+_rdft_implementation = "basis"
+
+
+def set_rdft_implementation(name):
+  global _rdft_implementation
+  if name not in RDFT_IMPLEMENTATIONS:
+    raise ValueError(f"unknown RDFT implementation {name!r}")
+  _rdft_implementation = name
+
+
+class BasisRDFTParameter(tfc.RDFTParameter):
+  """TFC's RDFT kernel parameterization, evaluated as one matrix product.
+
+  TFC stores a kernel of shape (kh, kw, cin, cout) as the real and imaginary
+  parts of its 2-D real DFT, variables of shape (cin, cout, kh, kw // 2 + 1),
+  and recovers the kernel with `irfft2d` at every step: thousands of tiny FFTs.
+  The inverse RDFT is linear, so we apply it as a product with a constant
+  basis matrix (the inverse RDFT of every unit coefficient), computed once.
+  Variables, names and the function computed are TFC's.
+  """
+
+  def __init__(self, initial_value, name=None, shape=None, dtype=None):
+    super().__init__(initial_value, name=name, shape=shape, dtype=dtype)
+    kh, kw = self.shape[:2]
+    coefficients = self.real.shape[2:].num_elements()
+    impulses = tf.eye(coefficients, dtype=tf.float64)
+    impulses = tf.reshape(impulses, (coefficients,) + tuple(self.real.shape[2:]))
+    norm = float(kh * kw) ** .5
+    real_basis = tf.signal.irfft2d(
+        tf.complex(impulses, tf.zeros_like(impulses)) * norm, fft_length=(kh, kw))
+    imag_basis = tf.signal.irfft2d(
+        tf.complex(tf.zeros_like(impulses), impulses) * norm, fft_length=(kh, kw))
+    basis = tf.concat([tf.reshape(real_basis, (coefficients, kh * kw)),
+                       tf.reshape(imag_basis, (coefficients, kh * kw))], 0)
+    self._basis = tf.constant(tf.cast(basis, self.dtype))
+
+  def __call__(self, compute_dtype=None):
+    kh, kw, cin, cout = self.shape
+    real = tf.reshape(self.real, (cin * cout, -1))
+    imag = tf.reshape(self.imag, (cin * cout, -1))
+    kernel = tf.matmul(tf.concat([real, imag], 1), self._basis)
+    kernel = tf.transpose(tf.reshape(kernel, (cin, cout, kh, kw)), (2, 3, 0, 1))
+    if compute_dtype is not None:
+      kernel = tf.cast(kernel, compute_dtype)
+    return kernel
+
+
+class SignalConv2D(tfc.SignalConv2D):
+  """`tfc.SignalConv2D` whose RDFT kernels use the configured implementation."""
+
+  def build(self, input_shape):
+    if self.kernel_parameter == "rdft" and _rdft_implementation == "basis":
+      channels = tf.TensorShape(input_shape)[-1]
+      shape = self.kernel_support + (channels, self.filters)
+      self.kernel_parameter = BasisRDFTParameter(
+          self.kernel_initializer(shape=shape, dtype=self.variable_dtype),
+          name="kernel")
+    super().build(input_shape)
+
 
 def _constant(weights, key):
   return tf.constant(weights[key], dtype=tf.float32)
@@ -30,7 +95,7 @@ def signal_conv(prefix, name, filters, kernel_size, weights=None, *,
     kwargs["kernel_parameter"] = _constant(weights, f"{prefix}/{name}/kernel")
     if use_bias:
       kwargs["bias_parameter"] = _constant(weights, f"{prefix}/{name}/bias")
-  return tfc.SignalConv2D(**kwargs)
+  return SignalConv2D(**kwargs)
 
 
 def gdn(prefix, name, weights=None, *, inverse=False):
@@ -68,8 +133,7 @@ def initialize_from(transform, weights):
     key = f"{transform.name}/{layer.name}"
     if isinstance(layer, tfc.SignalConv2D):
       param = layer.kernel_parameter
-      kernel = weights[f"{key}/kernel"]
-      fresh = type(param)(kernel, name="init")
+      fresh = tfc.RDFTParameter(weights[f"{key}/kernel"], name="init")
       for variable, value in zip(param.variables, fresh.variables):
         variable.assign(value)
       if layer.use_bias:
