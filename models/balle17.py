@@ -47,7 +47,7 @@ from tfcsuite import cli, entropy, layers, training
 def analysis_transform(num_filters, weights=None):
   """Image (0..255) to latents y, at 1/16 resolution (paper, section 2)."""
   prefix = "analysis"
-  return tf.keras.Sequential([
+  return layers.Transform([
       tf.keras.layers.Lambda(lambda x: x / 255.),
       layers.signal_conv(prefix, "layer_0", num_filters, (9, 9), weights,
                          corr=True, strides_down=4),
@@ -63,7 +63,7 @@ def analysis_transform(num_filters, weights=None):
 def synthesis_transform(num_filters, weights=None):
   """Quantized latents to the reconstructed image (0..255)."""
   prefix = "synthesis"
-  return tf.keras.Sequential([
+  return layers.Transform([
       layers.signal_conv(prefix, "layer_0", num_filters, (5, 5), weights,
                          corr=False, strides_up=2),
       layers.gdn(prefix, "igdn_0", weights, inverse=True),

@@ -71,13 +71,32 @@ class SignalConv2D(tfc.SignalConv2D):
   """`tfc.SignalConv2D` whose RDFT kernels use the configured implementation."""
 
   def build(self, input_shape):
-    if self.kernel_parameter == "rdft" and _rdft_implementation == "basis":
+    if (isinstance(self.kernel_parameter, str) and
+        self.kernel_parameter == "rdft" and _rdft_implementation == "basis"):
       channels = tf.TensorShape(input_shape)[-1]
       shape = self.kernel_support + (channels, self.filters)
       self.kernel_parameter = BasisRDFTParameter(
           self.kernel_initializer(shape=shape, dtype=self.variable_dtype),
           name="kernel")
     super().build(input_shape)
+
+
+class Transform(tf.keras.layers.Layer):
+  """Applies `layers` in order: `tf.keras.Sequential` without its overhead.
+
+  On its first call, a Sequential builds a symbolic Keras graph network and
+  autograph-converts every layer, which takes over a second on this CPU and
+  dominated the time of a `compress` process; coding needs none of that.
+  """
+
+  def __init__(self, layers, name):
+    super().__init__(name=name)
+    self.layers = list(layers)
+
+  def call(self, x):
+    for layer in self.layers:
+      x = layer(x)
+    return x
 
 
 def _constant(weights, key):
