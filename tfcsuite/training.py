@@ -112,9 +112,11 @@ def add_training_flags(parser):
   parser.add_argument("--batchsize", type=int, default=8)
   parser.add_argument("--patchsize", type=int, default=256)
   parser.add_argument(
-      "--epochs", type=int, default=10,
+      "--epochs", type=int, default=16,
       help="Train up to this many epochs of --steps_per_epoch steps. "
-           "Running again with a larger value continues the same run.")
+           "Running again with a larger value continues the same run. The "
+           "defaults (1,600 steps) take about 12 minutes on 2 CPU cores; "
+           "TFC's are 1000 x 1000 steps.")
   parser.add_argument("--steps_per_epoch", type=int, default=100)
   parser.add_argument(
       "--max_validation_steps", type=int, default=8,
