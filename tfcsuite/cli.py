@@ -135,16 +135,7 @@ def decompress(script, args):
   from tfcsuite import checkpoint, coding, container, image_io
   output = args.output_file or args.input_file + ".png"
   image_io.check_writable(output, args.overwrite)
-  try:
-    with open(args.input_file, "rb") as f:
-      data = f.read()
-  except FileNotFoundError:
-    raise UserError(f"input file {args.input_file!r} does not exist") from None
-  except IsADirectoryError:
-    raise UserError(f"input {args.input_file!r} is a folder") from None
-  except PermissionError:
-    raise UserError(f"input file {args.input_file!r} is not readable") from None
-  parsed = container.unpack(data, script.name)
+  parsed = container.unpack(image_io.read_bytes(args.input_file), script.name)
   path = args.model_path or str(CHECKPOINTS / script.name / parsed.checkpoint)
   if not args.model_path and not os.path.isdir(path):
     raise UserError(f"the file was made with checkpoint {parsed.checkpoint!r}, "

@@ -12,6 +12,7 @@ Conversion rules for `read_image` (documented in the README):
   * Floating-point images and images with no pixels are refused.
 """
 
+import contextlib
 import os
 import tempfile
 
@@ -41,19 +42,31 @@ def _to_rgb(image):
   return np.asarray(image.convert("RGB"), dtype=np.uint8)
 
 
-def read_image(path):
-  """Reads any Pillow-readable image as a uint8 array of shape (H, W, 3)."""
+@contextlib.contextmanager
+def _input_errors(path):
+  """Turns the usual ways an input file can be unusable into one-liners."""
   try:
-    with Image.open(path) as image:
-      image.seek(0)
-      image = ImageOps.exif_transpose(image)
-      array = _to_rgb(image)
+    yield
   except FileNotFoundError:
     raise UserError(f"input file {path!r} does not exist") from None
   except IsADirectoryError:
-    raise UserError(f"input {path!r} is a folder, not an image") from None
+    raise UserError(f"input {path!r} is a folder, not a file") from None
   except PermissionError:
     raise UserError(f"input file {path!r} is not readable") from None
+
+
+def read_bytes(path):
+  with _input_errors(path), open(path, "rb") as f:
+    return f.read()
+
+
+def read_image(path):
+  """Reads any Pillow-readable image as a uint8 array of shape (H, W, 3)."""
+  try:
+    with _input_errors(path), Image.open(path) as image:
+      image.seek(0)
+      image = ImageOps.exif_transpose(image)
+      array = _to_rgb(image)
   except UnidentifiedImageError:
     raise UserError(f"{path!r} is not an image Pillow can read") from None
   except Image.DecompressionBombError as error:
