@@ -1,0 +1,70 @@
+"""Shared test fixtures: data folders, the benchmark modules, a tiny checkpoint.
+
+Read-only data lives outside the repository, in ../shared (overridable with
+TFCS_KODAK_DIR, TFCS_REFERENCE_DIR and TFCS_TRAIN_DIR); tests that need a
+missing folder are skipped, never pointed at a copy inside the project.
+"""
+
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
+SHARED = REPO_ROOT.parent / "shared"
+BENCHMARKS = REPO_ROOT / "benchmarks"
+PYTHON = sys.executable
+
+# The benchmark harness imports its sibling modules plainly (it is run as
+# `python benchmarks/kodak.py`); tests import them the same way.
+if str(BENCHMARKS) not in sys.path:
+  sys.path.insert(0, str(BENCHMARKS))
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def _folder(variable, default):
+  path = pathlib.Path(os.environ.get(variable) or default)
+  if not path.is_dir():
+    pytest.skip(f"{path} not found (set {variable})")
+  return path
+
+
+@pytest.fixture(scope="session")
+def kodak_dir():
+  return _folder("TFCS_KODAK_DIR", SHARED / "data" / "kodak")
+
+
+@pytest.fixture(scope="session")
+def reference_dir():
+  return _folder("TFCS_REFERENCE_DIR", SHARED / "reference")
+
+
+@pytest.fixture(scope="session")
+def train_dir():
+  return _folder("TFCS_TRAIN_DIR", SHARED / "data" / "train" / "bsds500" /
+                 "train")
+
+
+@pytest.fixture(scope="session")
+def tiny_balle17_checkpoint(tmp_path_factory, train_dir):
+  """A balle17 checkpoint with 8 filters after 2 training steps (~20 s)."""
+  folder = tmp_path_factory.mktemp("tiny_balle17")
+  checkpoint = folder / "tiny"
+  # A handful of training images: decoding all of BSDS500 would take longer
+  # than the two steps.
+  command = [
+      PYTHON, str(REPO_ROOT / "models" / "balle17.py"),
+      "--model_path", str(checkpoint), "train",
+      "--train_glob", str(train_dir / "10*.jpg"),
+      "--epochs", "1", "--steps_per_epoch", "2", "--max_validation_steps", "1",
+      "--num_filters", "8", "--batchsize", "1", "--patchsize", "64",
+      "--train_path", str(folder / "run"), "--seed", "1",
+  ]
+  result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True,
+                          text=True, timeout=600)
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert (checkpoint / "manifest.json").is_file()
+  return checkpoint
