@@ -433,7 +433,7 @@ def test_altered_image_fails_checksum_with_one_line_error(tmp_path):
     (["--codecs", "jpeg,gif"], 1, "unknown codec 'gif'"),
     (["--qualities", "jpeg420=101"], 1, "quality must be an integer 0..100"),
     (["--checkpoint", "balle17"], 1, "expected MODEL=PATH"),
-    (["--readme", "benchmarks/README.md"], 1, "--readme needs a full run"),
+    (["--readme", "README.md"], 1, "--readme needs a full run"),
 ])
 def test_bad_flag_is_one_line_error(tmp_path, kodak_dir, flags, status,
                                     message):
@@ -462,7 +462,7 @@ def test_readme_results_come_from_the_committed_results():
   results = REPO_ROOT / "benchmarks" / "results" / "kodak.md"
   if not results.exists():
     pytest.skip("no committed full Kodak run yet")
-  readme = (REPO_ROOT / "benchmarks" / "README.md").read_text()
+  readme = (REPO_ROOT / "README.md").read_text()
   begin = readme.index(harness.README_BEGIN)
   block = readme[readme.index("\n", begin) + 1:readme.index(harness.README_END)]
   table = [line for line in block.splitlines() if line.startswith("|")]
