@@ -32,6 +32,7 @@ AVERAGED = {
     "y_psnr": "psnr-y",
     "ms_ssim_rgb": "ms-ssim-rgb",
     "ms_ssim_db_rgb": "ms-ssim-db-rgb",
+    "mse": "mse-rgb",
     "encode_ms": "encoding_time",
     "decode_ms": "decoding_time",
 }
@@ -297,24 +298,40 @@ def summary_markdown(curves, metadata):
   return "\n".join(lines) + "\n"
 
 
+def rd_loss(bpp, mse, setting):
+  """L = mean bpp + lambda * mean MSE, the training objective on Kodak.
+
+  Defined for model checkpoints trained with a rate-distortion lambda (in
+  TFC's units, MSE on 0..255 pixels); None otherwise.
+  """
+  lmbda = ((setting or {}).get("config") or {}).get("lmbda")
+  if lmbda is None or bpp is None or mse is None:
+    return None
+  return bpp + lmbda * mse
+
+
 def points_markdown(curves):
   lines = [
       "| Curve | Point | bpp | Payload bpp | Model estimate bpp | PSNR RGB | "
-      "Y′ PSNR | MS-SSIM | MS-SSIM dB | Encode ms | Decode ms |",
-      "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+      "Y′ PSNR | MS-SSIM | MS-SSIM dB | RD loss L | Encode ms | Decode ms |",
+      "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
   ]
   for curve in curves:
     m = curve.means
     for i, point in enumerate(curve.points):
+      loss = rd_loss(m["bpp"][i], m["mse"][i], curve.settings[i])
       lines.append("| " + " | ".join([
           curve.name, point, _number(m["bpp"][i], 4),
           _number(m["payload_bpp"][i], 4),
           _number(m["model_estimate_bpp"][i], 4),
           _number(m["psnr_rgb"][i], 2), _number(m["y_psnr"][i], 2),
           _number(m["ms_ssim_rgb"][i], 4), _number(m["ms_ssim_db_rgb"][i], 2),
+          _number(loss, 3),
           _number(m["encode_ms"][i], 1), _number(m["decode_ms"][i], 1)]) +
                    " |")
-  return "\n".join(lines) + "\n"
+  notes = ("RD loss L = mean bpp + λ · mean MSE (0..255 pixels), for models "
+           "trained with λ: the quantity their training minimizes.")
+  return "\n".join(lines) + "\n\n" + notes + "\n"
 
 
 def environment_markdown(metadata):

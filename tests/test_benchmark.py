@@ -469,3 +469,8 @@ def test_readme_results_come_from_the_committed_results():
   assert table, "README has no results table"
   generated = results.read_text().splitlines()
   assert all(line in generated for line in table)
+
+
+def test_rd_loss_is_bpp_plus_lambda_mse_for_models_only():
+  assert report.rd_loss(1.25, 100., {"config": {"lmbda": 0.01}}) == 2.25
+  assert report.rd_loss(1.25, 100., {"quality": 50}) is None
