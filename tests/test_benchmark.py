@@ -23,6 +23,7 @@ import bitstreams
 import bjontegaard
 import classical
 import kodak as harness
+import report
 
 IMAGES = ("kodim01.png", "kodim04.png")  # One landscape, one portrait.
 QUALITIES = ("30", "70")
