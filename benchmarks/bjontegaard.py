@@ -16,8 +16,10 @@ VCEG-M33 fits exactly four points. Curves here may have many more (published
 JPEG curves have about 100 points from 0.17 to 6.6 bpp), and one cubic over
 all of them fits the overlap poorly. So each curve is fitted (least squares)
 only on its points inside the overlap, plus the nearest point outside it on
-each side so that the fit spans the whole interval. Curves with fewer than
-four such points, or that do not overlap, are not comparable.
+each side so that the fit spans the whole interval, plus (for a curve sparse
+over the overlap) the next-nearest outside points until the cubic has four.
+Curves with fewer than four points, or that do not overlap, are not
+comparable.
 """
 
 import math
@@ -46,13 +48,23 @@ def _points(rates, qualities, what):
 
 
 def _near_interval(x, low, high):
-  """Mask of x inside [low, high] plus the nearest point beyond each end."""
+  """Mask of x inside [low, high] plus the nearest point beyond each end.
+
+  If that makes fewer than four distinct points (a curve that is sparse over
+  the overlap), the next-nearest points beyond the ends are added, nearest to
+  the interval first, until there are four or none are left.
+  """
   mask = (x >= low) & (x <= high)
   below, above = x[x < low], x[x > high]
   if below.size:
     mask |= x == below.max()
   if above.size:
     mask |= x == above.min()
+  distance = np.where(x < low, low - x, x - high)
+  for index in np.argsort(distance, kind="stable"):
+    if len(np.unique(x[mask])) >= MIN_POINTS:
+      break
+    mask[index] = True
   return mask
 
 

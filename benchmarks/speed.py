@@ -157,8 +157,16 @@ def main():
       os.path.join(args.data_dir, args.image))):
     sys.exit(f"error: no {args.image} in --data_dir {args.data_dir!r}")
 
+  # Processes first: a child's peak RSS counts the parent's memory at fork
+  # time, so the parent must not have imported TensorFlow yet.
+  names = args.models.split(",")
+  processes = {}
+  if "codec" in parts:
+    image = os.path.join(args.data_dir, args.image)
+    for name in names:
+      processes[name] = codec_times(name, image, args.repeats)
+
   import tensorflow as tf
-  import tensorflow_compression as tfc  # noqa: F401 (version below)
   report = dict(cpu=cpu_model(), cores=os.cpu_count(),
                 tensorflow=tf.__version__,
                 intra_op_threads=tf.config.threading.get_intra_op_parallelism_threads(),
@@ -167,7 +175,7 @@ def main():
   print(f"CPU: {report['cpu']} ({report['cores']} cores), TF {tf.__version__}, "
         f"threads intra={report['intra_op_threads']} "
         f"inter={report['inter_op_threads']} (0 = TF's choice)")
-  for name in args.models.split(","):
+  for name in names:
     result = report["models"][name] = {}
     if "train" in parts:
       variants = ("fft", "basis")
@@ -181,12 +189,10 @@ def main():
         print(f"  RDFT kernels by {variant:6s} {seconds:6.3f} s/step  "
               f"{steps['fft'] / seconds:4.2f}x TFC's")
     if "codec" in parts:
-      image = os.path.join(args.data_dir, args.image)
-      processes = codec_times(name, image, args.repeats)
-      result["process"] = processes
-      floor = processes["import floor"]["wall_s"]
+      result["process"] = processes[name]
+      floor = processes[name]["import floor"]["wall_s"]
       print(f"\n{name}: processes on {args.image} (median of {args.repeats})")
-      for step, values in processes.items():
+      for step, values in processes[name].items():
         print(f"  {step:13s} {values['wall_s']:6.2f} s wall "
               f"(+{values['wall_s'] - floor:5.2f} s over the import floor), "
               f"peak RSS {values['peak_rss_mib']:5.0f} MiB")

@@ -290,6 +290,18 @@ def test_bd_rate_hand_checked_over_partial_overlap():
       pytest.approx(-6.0587, abs=1e-4))
 
 
+def test_bd_rate_uses_further_points_of_a_curve_sparse_over_the_overlap():
+  # The anchor has one point inside the test curve's range [33, 35] and one
+  # beyond each end; its next-nearest point (at 42 dB) completes the cubic.
+  # ln R is linear in Q for both, 0.05 lower for the test: -4.8771 %.
+  anchor_q = [20., 30., 34., 38., 42.]
+  test_q = [33., 33.5, 34., 34.5, 35.]
+  anchor_r = [math.exp(q / 10) for q in anchor_q]
+  test_r = [math.exp(q / 10 - 0.05) for q in test_q]
+  assert bjontegaard.bd_rate(anchor_r, anchor_q, test_r, test_q) == (
+      pytest.approx((math.exp(-0.05) - 1) * 100, abs=1e-6))
+
+
 def test_bd_is_not_comparable_with_few_points_or_no_overlap():
   with pytest.raises(bjontegaard.NotComparable, match="3 points"):
     bjontegaard.bd_rate(ANCHOR_BPP, ANCHOR_PSNR, [0.3, 0.6, 1.0],
