@@ -41,7 +41,7 @@ Usage:
 import tensorflow as tf
 import tensorflow_compression as tfc
 
-from tfcsuite import cli, entropy, layers, training
+from tfcsuite import cli, coding, entropy, layers, training
 
 
 def analysis_transform(num_filters, weights=None):
@@ -101,11 +101,7 @@ class Balle2017(training.RateDistortionModel):
     y_hat, bits = entropy_model(y, training=training)
     x_hat = self.synthesis_transform(y_hat)
     # Rate: total bits over total pixels (eq. 2's first term, in bpp).
-    num_pixels = tf.cast(tf.reduce_prod(tf.shape(x)[:-1]), bits.dtype)
-    bpp = tf.reduce_sum(bits) / num_pixels
-    mse = tf.reduce_mean(tf.math.squared_difference(x, x_hat))
-    loss = bpp + self.lmbda * mse
-    return loss, bpp, mse
+    return self.rate_distortion(x, x_hat, bits)
 
   def export_weights(self):
     """Materialized transform weights plus prior and coding tables."""
@@ -133,8 +129,7 @@ class Balle2017(training.RateDistortionModel):
   def decompress(self, x_shape, string, y_shape):
     """Inverse of `compress`, cropping the reconstruction to `x_shape`."""
     y_hat = self.entropy_model.decompress(string, y_shape)
-    x_hat = self.synthesis_transform(y_hat)[0, :x_shape[0], :x_shape[1], :]
-    return tf.saturate_cast(tf.round(x_hat), tf.uint8)
+    return coding.reconstructed_image(self.synthesis_transform(y_hat), x_shape)
 
   def estimate_bits(self, x):
     """Information content of the quantized latents under the prior (bits)."""

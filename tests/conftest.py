@@ -1,4 +1,4 @@
-"""Shared test fixtures: data folders, the benchmark modules, a tiny checkpoint.
+"""Shared test fixtures: data folders, the benchmark modules, tiny checkpoints.
 
 Read-only data lives outside the repository, in ../shared (overridable with
 TFCS_KODAK_DIR, TFCS_REFERENCE_DIR and TFCS_TRAIN_DIR); tests that need a
@@ -48,23 +48,37 @@ def train_dir():
                  "train")
 
 
-@pytest.fixture(scope="session")
-def tiny_balle17_checkpoint(tmp_path_factory, train_dir):
-  """A balle17 checkpoint with 8 filters after 2 training steps (~20 s)."""
-  folder = tmp_path_factory.mktemp("tiny_balle17")
+def _train_tiny_checkpoint(tmp_path_factory, train_dir, model, *model_flags):
+  """Trains `models/<model>.py` for 2 steps on 64² patches; the checkpoint."""
+  folder = tmp_path_factory.mktemp(f"tiny_{model}")
   checkpoint = folder / "tiny"
   # A handful of training images: decoding all of BSDS500 would take longer
   # than the two steps.
   command = [
-      PYTHON, str(REPO_ROOT / "models" / "balle17.py"),
+      PYTHON, str(REPO_ROOT / "models" / f"{model}.py"),
       "--model_path", str(checkpoint), "train",
       "--train_glob", str(train_dir / "10*.jpg"),
       "--epochs", "1", "--steps_per_epoch", "2", "--max_validation_steps", "1",
-      "--num_filters", "8", "--batchsize", "1", "--patchsize", "64",
-      "--train_path", str(folder / "run"), "--seed", "1",
+      "--batchsize", "1", "--patchsize", "64",
+      "--train_path", str(folder / "run"), "--seed", "1", *model_flags,
   ]
   result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True,
                           text=True, timeout=600)
   assert result.returncode == 0, result.stderr[-2000:]
   assert (checkpoint / "manifest.json").is_file()
   return checkpoint
+
+
+@pytest.fixture(scope="session")
+def tiny_balle17_checkpoint(tmp_path_factory, train_dir):
+  """A balle17 checkpoint with 8 filters after 2 training steps (~20 s)."""
+  return _train_tiny_checkpoint(tmp_path_factory, train_dir, "balle17",
+                                "--num_filters", "8")
+
+
+@pytest.fixture(scope="session")
+def tiny_balle18_checkpoint(tmp_path_factory, train_dir):
+  """A balle18 checkpoint with N = 8, M = 12 after 2 training steps."""
+  return _train_tiny_checkpoint(tmp_path_factory, train_dir, "balle18",
+                                "--num_filters", "8",
+                                "--num_latent_filters", "12")

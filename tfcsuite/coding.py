@@ -21,6 +21,16 @@ from tfcsuite import container as container_lib
 from tfcsuite.container import ContainerError
 
 
+def reconstructed_image(x_hat, x_shape):
+  """A synthesis output (1, H', W', 3), 0..255, as the uint8 (H, W, 3) image.
+
+  Transforms work on sizes rounded up to their total stride; `x_shape` is
+  the image's (H, W).
+  """
+  x_hat = x_hat[0, :x_shape[0], :x_shape[1], :]
+  return tf.saturate_cast(tf.round(x_hat), tf.uint8)
+
+
 def _eager(model, name):
   """`model.<name>` without tracing: its tf.function's Python function."""
   return getattr(model, name).python_function  # Already bound to `model`.

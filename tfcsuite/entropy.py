@@ -1,10 +1,14 @@
-"""Entropy-model helpers shared by models with a factorized prior.
+"""Entropy-model helpers shared by the models.
 
 TFC builds range-coding tables from the prior when an entropy model is created
 with `compression=True`. We store those tables (and the prior's parameters,
 for fine-tuning) in the checkpoint, so coding needs no table construction and
-encoder and decoder use bit-identical tables.
+encoder and decoder use bit-identical tables. This holds for the factorized
+priors (Ballé 2017, and the hyper-latents of Ballé 2018) and for the scale
+table of conditional Gaussian models (`ScaleTable`, Ballé 2018).
 """
+
+import math
 
 import tensorflow as tf
 import tensorflow_compression as tfc
@@ -37,3 +41,73 @@ def coding_entropy_model(weights, prefix, coding_rank):
       prior_shape=offset.shape, coding_rank=coding_rank, compression=True,
       stateless=True, cdf=weights[f"{prefix}/cdf"],
       cdf_offset=weights[f"{prefix}/cdf_offset"], quantization_offset=offset)
+
+
+class ScaleTable:
+  """Zero-mean Gaussians of `num_scales` log-uniformly spaced scales.
+
+  The conditional entropy model of TFC's hyperprior models: each latent is
+  modelled as a zero-mean Gaussian convolved with unit-width uniform noise
+  (`tfc.NoisyNormal`; Ballé et al. 2018, section 3), whose scale is
+  `scale(i) = exp(log(scale_min) + i * step)` for a table index `i` in
+  [0, num_scales - 1], `step` spacing the scales from scale_min to scale_max.
+  Training and rate estimates use the continuous index a network predicts
+  (clamped to the table by TFC); range coding needs an integer index, and
+  uses the tables of all `num_scales` distributions, built once and stored.
+  """
+
+  def __init__(self, num_scales, scale_min, scale_max, coding_rank=3):
+    self.num_scales = int(num_scales)
+    self.coding_rank = coding_rank
+    self._log_min = math.log(scale_min)
+    self._log_step = (math.log(scale_max) - self._log_min) / (num_scales - 1)
+
+  def scale(self, index):
+    """Gaussian scale of a (possibly fractional) table index."""
+    return tf.math.exp(self._log_min + self._log_step * index)
+
+  def _model_arguments(self):
+    return dict(prior_fn=tfc.NoisyNormal, num_scales=self.num_scales,
+                scale_fn=self.scale, coding_rank=self.coding_rank)
+
+  def entropy_model(self):
+    """Model for training (noise) and rate estimates (rounding); no coding."""
+    return tfc.LocationScaleIndexedEntropyModel(
+        compression=False, **self._model_arguments())
+
+  def coding_weights(self, prefix):
+    """The range-coding tables of all scales, to store in a checkpoint."""
+    model = tfc.LocationScaleIndexedEntropyModel(
+        compression=True, stateless=True, **self._model_arguments())
+    return {f"{prefix}/cdf": model.cdf.numpy(),
+            f"{prefix}/cdf_offset": model.cdf_offset.numpy()}
+
+  def coding_entropy_model(self, weights, prefix):
+    """A model that range-codes with the stored tables only."""
+    return _StoredTablesIndexedModel(
+        weights[f"{prefix}/cdf"], weights[f"{prefix}/cdf_offset"],
+        **self._model_arguments())
+
+  def nearest_indexes(self, index):
+    """Nearest integer table index (ties to even), clipped to the table.
+
+    Exact, so equal inputs give equal indexes on any machine; the input must
+    itself be computed exactly (see `layers.IntegerTransform`).
+    """
+    index = tf.clip_by_value(tf.round(index), 0., self.num_scales - 1.)
+    return tf.cast(index, tf.int32)
+
+
+class _StoredTablesIndexedModel(tfc.LocationScaleIndexedEntropyModel):
+  """`tfc.LocationScaleIndexedEntropyModel` coding with given tables.
+
+  Unlike `ContinuousBatchedEntropyModel`, TFC 2.14's indexed models cannot be
+  given stored tables: `compression=True` always builds them from the prior.
+  This creates the model without tables and then sets them up as that
+  constructor does (`_init_compression`), from the stored arrays.
+  """
+
+  def __init__(self, cdf, cdf_offset, **kwargs):
+    super().__init__(compression=False, stateless=True, **kwargs)
+    self._compression = True
+    self._init_compression(cdf, cdf_offset, None)

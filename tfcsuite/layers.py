@@ -9,8 +9,13 @@ Every transform is built in one of two ways from the same code:
   *materialized* kernels, biases, beta and gamma given as constants, so that no
   reparameterization is evaluated at inference and checkpoints store the
   function the network computes rather than one way of parameterizing it.
+
+`IntegerTransform` evaluates such a coding transform in exact fixed-point
+arithmetic, for networks whose output must be bit-identical in the encoder and
+the decoder.
 """
 
+import numpy as np
 import tensorflow as tf
 import tensorflow_compression as tfc
 
@@ -104,12 +109,19 @@ def _constant(weights, key):
 
 
 def signal_conv(prefix, name, filters, kernel_size, weights=None, *,
-                corr, strides_down=1, strides_up=1, use_bias=True):
-  """A `tfc.SignalConv2D` with "same_zeros" padding, as in TFC's models."""
+                corr, strides_down=1, strides_up=1, use_bias=True,
+                activation=None, kernel_parameter="rdft"):
+  """A `tfc.SignalConv2D` with "same_zeros" padding, as in TFC's models.
+
+  `kernel_parameter` is how a trainable kernel is parameterized: "rdft"
+  (TFC's default) or "variable" (plain weights); coding layers always hold
+  the materialized kernel.
+  """
   kwargs = dict(
       filters=filters, kernel_support=kernel_size, name=name, corr=corr,
       strides_down=strides_down, strides_up=strides_up,
-      padding="same_zeros", use_bias=use_bias, activation=None)
+      padding="same_zeros", use_bias=use_bias, activation=activation,
+      kernel_parameter=kernel_parameter)
   if weights is not None:
     kwargs["kernel_parameter"] = _constant(weights, f"{prefix}/{name}/kernel")
     if use_bias:
@@ -146,15 +158,19 @@ def initialize_from(transform, weights):
 
   Used by `train --init_from` to fine-tune from a shipped checkpoint: each
   reparameterized variable is set to the inverse reparameterization of the
-  stored value (exact for RDFT kernels, and for GDN up to its lower bounds).
+  stored value (exact for plain and RDFT kernels, and for GDN up to its lower
+  bounds).
   """
   for layer in transform.layers:
     key = f"{transform.name}/{layer.name}"
     if isinstance(layer, tfc.SignalConv2D):
       param = layer.kernel_parameter
-      fresh = tfc.RDFTParameter(weights[f"{key}/kernel"], name="init")
-      for variable, value in zip(param.variables, fresh.variables):
-        variable.assign(value)
+      if isinstance(param, tf.Variable):  # kernel_parameter="variable".
+        param.assign(weights[f"{key}/kernel"])
+      else:
+        fresh = tfc.RDFTParameter(weights[f"{key}/kernel"], name="init")
+        for variable, value in zip(param.variables, fresh.variables):
+          variable.assign(value)
       if layer.use_bias:
         layer.bias_parameter.assign(weights[f"{key}/bias"])
     elif isinstance(layer, tfc.GDN):
@@ -164,3 +180,103 @@ def initialize_from(transform, weights):
                             minimum=param.minimum)
         for variable, value in zip(param.variables, fresh.variables):
           variable.assign(value)
+
+
+# Every integer of magnitude up to 2**53 is a float64, and so is the exact
+# result of adding or multiplying two such integers while it stays below.
+_FLOAT64_EXACT_INTEGERS = 2 ** 53
+
+
+class IntegerTransform(tf.Module):
+  """A coding transform of convolutions and ReLUs, evaluated exactly.
+
+  When a network's output selects the entropy-coding distributions (the
+  hyper-synthesis of Ballé et al. 2018 picks a scale per latent), encoder and
+  decoder must compute it bit for bit alike, or range decoding derails at the
+  first differing choice. Float32 convolutions do not guarantee that: their
+  sums are rounded in an order that depends on the kernel implementation, the
+  number of threads and the CPU. Ballé, Johnston and Minnen ("Integer networks
+  for data compression with latent-variable models", ICLR 2019) therefore
+  evaluate such networks in integer arithmetic; this does the same for a
+  trained float network, in fixed point:
+
+    * the input is rounded to a multiple of 2**-fraction_bits, and every
+      activation is an integer in those units;
+    * kernels become round(kernel * 2**kernel_bits) and biases
+      round(bias * 2**(fraction_bits + kernel_bits)), so a layer's
+      accumulator is an integer in units of 2**-(fraction_bits + kernel_bits);
+    * each layer runs TFC's own `SignalConv2D` (same padding, strides and
+      kernel flips as the float layer) in float64 on these integers, rescales
+      the accumulator to activation units with round-half-to-even, then
+      applies its ReLU, if any.
+
+  Why this is exact: before each layer, activations are clipped to +-A with
+  A = (2**53 - 1 - max|bias|) // L1, where L1 is the largest sum of absolute
+  integer kernel values feeding one output channel; both are Python integers
+  computed from the integer weights, so A is exact too. Then every product and
+  every partial sum of every output is an integer of magnitude below 2**53,
+  each float64 operation on them is exact, and the result cannot depend on
+  the order of summation: not on threads, blocking, vector width or FMA. The
+  rescaling (a power-of-two multiply and a rounding) is exact as well. The ops
+  are pinned to the CPU because a GPU library may choose FFT-based
+  convolution algorithms, which are not exact. In value units, A is
+  2**(53 - fraction_bits - kernel_bits) = 2**19 divided by the kernel's float
+  L1 norm: about 1e4 for an initialized Ballé 2018 hyper-synthesis, far above
+  trained activations, so the clip exists only so that no input whatsoever
+  can break the guarantee.
+
+  The defaults balance the two rounding errors (of kernels, and of
+  activations between layers): on that hyper-synthesis the outputs differ
+  from the float network's by 2e-5 on average and 1e-4 at most, so rounding
+  them to an integer index agrees with the float network except within
+  about 1e-4 of a tie.
+  """
+
+  def __init__(self, transform, fraction_bits=14, kernel_bits=20):
+    super().__init__(name=f"integer_{transform.name}")
+    self.fraction_bits = int(fraction_bits)
+    self.kernel_bits = int(kernel_bits)
+    self._layers = [self._integer_layer(layer) for layer in transform.layers]
+
+  def _integer_layer(self, layer):
+    """(float64 convolution on integers, input clip A, applies ReLU)."""
+    if not isinstance(layer, tfc.SignalConv2D) or layer.channel_separable:
+      raise ValueError(f"{layer.name}: only (non-separable) SignalConv2D "
+                       f"layers have an integer version")
+    activation = getattr(layer.activation, "__name__", None)
+    if activation not in ("linear", "relu"):
+      raise ValueError(f"{layer.name}: activation {activation!r} has no "
+                       f"exact integer version (only ReLU or none)")
+    kernel = np.round(np.asarray(layer.kernel, np.float64) *
+                      2. ** self.kernel_bits)
+    bias = np.zeros(layer.filters)
+    if layer.use_bias:
+      bias = np.round(np.asarray(layer.bias, np.float64) *
+                      2. ** (self.fraction_bits + self.kernel_bits))
+    # Exact integer bounds (int64 sums of integers far below 2**63).
+    l1 = int(np.abs(kernel).astype(np.int64).sum(axis=(0, 1, 2)).max())
+    max_bias = int(np.abs(bias).max())
+    limit = (_FLOAT64_EXACT_INTEGERS - 1 - max_bias) // max(l1, 1)
+    if limit < 2 ** self.fraction_bits:
+      raise ValueError(f"{layer.name}: weights too large for exact "
+                       f"evaluation with {self.kernel_bits} kernel bits")
+    convolution = tfc.SignalConv2D(
+        filters=layer.filters, kernel_support=layer.kernel_support,
+        corr=layer.corr, strides_down=layer.strides_down,
+        strides_up=layer.strides_up, padding=layer.padding,
+        extra_pad_end=layer.extra_pad_end, data_format=layer.data_format,
+        use_explicit=layer.use_explicit, use_bias=True, activation=None,
+        kernel_parameter=kernel, bias_parameter=bias, dtype=tf.float64,
+        name=layer.name)
+    return convolution, float(limit), activation == "relu"
+
+  def __call__(self, x):
+    """Float input to float64 output, a multiple of 2**-fraction_bits."""
+    with tf.device("/CPU:0"):
+      values = tf.round(tf.cast(x, tf.float64) * 2. ** self.fraction_bits)
+      for convolution, limit, relu in self._layers:
+        values = tf.clip_by_value(values, -limit, limit)
+        values = tf.round(convolution(values) * 2. ** -self.kernel_bits)
+        if relu:
+          values = tf.maximum(values, 0.)
+      return values * 2. ** -self.fraction_bits

@@ -26,6 +26,17 @@ class RateDistortionModel(tf.keras.Model):
   `loss = bpp + lmbda * mse` with `mse` on 0..255 pixel values, TFC's units.
   """
 
+  def rate_distortion(self, x, x_hat, *bits):
+    """`(loss, bpp, mse)` of a batch `x` and its reconstruction `x_hat`.
+
+    `bits` are tensors of bits (e.g. of the latents and of side information);
+    bpp is their total over the batch's total pixels.
+    """
+    num_pixels = tf.cast(tf.reduce_prod(tf.shape(x)[:-1]), tf.float32)
+    bpp = tf.add_n([tf.reduce_sum(b) for b in bits]) / num_pixels
+    mse = tf.reduce_mean(tf.math.squared_difference(x, x_hat))
+    return bpp + self.lmbda * mse, bpp, mse
+
   def train_step(self, x):
     with tf.GradientTape() as tape:
       loss, bpp, mse = self(x, training=True)
