@@ -133,8 +133,10 @@ def add_training_flags(parser):
       "--max_validation_steps", type=int, default=8,
       help="Validation batches per epoch (-1: all validation images).")
   parser.add_argument(
-      "--learning_rate", type=float, default=5e-4,
-      help="Peak learning rate of Adam.")
+      "--learning_rate", type=float, default=1e-3,
+      help="Peak learning rate of Adam. 1e-3 reached a lower Kodak RD loss "
+           "than 5e-4 after the default 1,600 steps (README: time to "
+           "quality).")
   parser.add_argument(
       "--lr_schedule", choices=("warmup_cosine", "constant"),
       default="warmup_cosine",
