@@ -8,10 +8,11 @@ Contract for every coding model (see models/balle17.py):
     its `input_signature` tells the dtypes and shapes of those tensors.
 
 Both are run eagerly, through the Python function behind the tf.function:
-for one image, tracing costs far more than computing (on a Kodak image with
-Ballé 2017 here: first call 1.7 s traced vs 0.14 s eager; steady state within
-15%), and encoder and decoder then execute the very same kernels, whatever
-process or program (CLI, harness) runs them.
+for one image, tracing costs far more than computing (Ballé 2017 on a Kodak
+image: first eager encode 0.10 s in benchmarks/results/speed.json, against
+about 1.7 s for the first traced call in a one-off measurement), and encoder
+and decoder then execute the very same kernels, whatever process or program
+(CLI, harness) runs them.
 """
 
 import numpy as np

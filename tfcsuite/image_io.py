@@ -13,6 +13,7 @@ Conversion rules for `read_image` (documented in the README):
 """
 
 import contextlib
+import io
 import os
 import tempfile
 
@@ -111,7 +112,6 @@ def write_bytes(path, data, overwrite=False):
 
 def encode_image(array, format_name, **options):
   """Encodes a uint8 RGB array with Pillow, returning the file's bytes."""
-  import io
   buffer = io.BytesIO()
   Image.fromarray(np.asarray(array, dtype=np.uint8)).save(
       buffer, format=format_name, **options)
