@@ -60,16 +60,19 @@ class CodecPoint:
 
 
 class CheckpointPoint:
-  """One checkpoint of a learned model, coded through the shared container."""
+  """One checkpoint of a learned model, with the model's compress options
+  (e.g. Jiang 2017's JPEG quality), coded through the shared container."""
 
   extension = ".tfci"
 
-  def __init__(self, script, checkpoint, label, threads):
+  def __init__(self, script, checkpoint, label, threads, options=None):
     self.script = script
     self.checkpoint = checkpoint
+    self.options = dict(options or {})
     self.curve = script.name
     self.label = label
-    self.setting = dict(checkpoint=label, config=checkpoint.config)
+    self.setting = dict(checkpoint=label, config=checkpoint.config,
+                        **self.options)
     # The fingerprint in the folder name keeps results of retrained weights
     # apart from those of older weights with the same checkpoint name.
     self.cache_folder = f"{label}-{checkpoint.fingerprint:08x}"
@@ -80,6 +83,8 @@ class CheckpointPoint:
         tensorflow_compression=importlib.metadata.version(
             "tensorflow-compression"),
         threads=threads)
+    if self.options:  # Absent otherwise: older cached results stay valid.
+      self.key["options"] = self.options
     self.model = None
 
   def prepare(self, image):
@@ -93,7 +98,8 @@ class CheckpointPoint:
   def encode(self, image):
     from tfcsuite import coding, container
     return container.pack(
-        coding.compress_image(self.model, self.checkpoint, image))
+        coding.compress_image(self.model, self.checkpoint, image,
+                              **self.options))
 
   def decode(self, data):
     from tfcsuite import coding, container

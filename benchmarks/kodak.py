@@ -222,8 +222,12 @@ def model_curves(args):
       label = loaded.name
       if labels.count(label) > 1:  # Same folder name, different weights.
         label = f"{label}-{loaded.fingerprint:08x}"
-      points.append(evaluation.CheckpointPoint(script, loaded, label,
-                                               args.threads))
+      # A checkpoint gives one point, or several for a model whose rate is
+      # a compress option (Jiang 2017: one per JPEG quality).
+      for suffix, options in script.operating_points(loaded):
+        points.append(evaluation.CheckpointPoint(
+            script, loaded, f"{label}-{suffix}" if suffix else label,
+            args.threads, options))
     curves.append(report.CurveSpec(
         name=name, label=name, description=script.description, kind="model",
         published_curve=script.published_curve, points=points))

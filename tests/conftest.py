@@ -82,3 +82,20 @@ def tiny_balle18_checkpoint(tmp_path_factory, train_dir):
   return _train_tiny_checkpoint(tmp_path_factory, train_dir, "balle18",
                                 "--num_filters", "8",
                                 "--num_latent_filters", "12")
+
+
+@pytest.fixture(scope="session")
+def tiny_jiang17_checkpoint(tmp_path_factory, train_dir):
+  """An RGB jiang17 checkpoint: 8 filters, a 3-layer RecCNN, 2 steps."""
+  return _train_tiny_checkpoint(tmp_path_factory, train_dir, "jiang17",
+                                "--num_filters", "8", "--reccnn_depth", "3",
+                                "--train_qualities", "5", "40")
+
+
+@pytest.fixture(scope="session")
+def tiny_jiang17_gray_checkpoint(tmp_path_factory, train_dir):
+  """The grayscale variant (`--channels 1`) of the tiny jiang17 checkpoint."""
+  return _train_tiny_checkpoint(tmp_path_factory, train_dir, "jiang17",
+                                "--channels", "1", "--num_filters", "8",
+                                "--reccnn_depth", "3",
+                                "--train_qualities", "5", "10")

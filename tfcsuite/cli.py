@@ -38,6 +38,14 @@ class ModelScript:
       tf.functions (see `tfcsuite.coding`) and optionally `estimate_bits`.
     published_curve: name of the paper's published Kodak curve in TFC's
       results layout (e.g. "balle-2017-iclr-opt-mse"), or None.
+    add_compress_flags: adds the model's own `compress` flags (e.g. a codec
+      quality), or None.
+    compress_options: parsed `compress` flags -> keyword arguments of the
+      coding model's `compress`.
+    operating_points: checkpoint -> [(label suffix, compress options)], the
+      points of the model's rate-distortion curve that the benchmark harness
+      measures with this checkpoint (default: one point, no options).
+    rate_distortion_lambda: whether training has a `--lambda` trade-off.
   """
   name: str
   description: str
@@ -47,6 +55,10 @@ class ModelScript:
   training_model: Callable
   coding_model: Callable
   published_curve: str = None
+  add_compress_flags: Callable = None
+  compress_options: Callable = lambda args: {}
+  operating_points: Callable = lambda checkpoint: [("", {})]
+  rate_distortion_lambda: bool = True
 
   def default_checkpoint_path(self):
     return str(CHECKPOINTS / self.name / self.default_checkpoint)
@@ -76,7 +88,7 @@ def parse_args(script, argv):
       "train", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
       help="Train (or continue training) a model and export a checkpoint.")
   from tfcsuite import training  # Imports TensorFlow; keep --help fast.
-  training.add_training_flags(train_cmd)
+  training.add_training_flags(train_cmd, script.rate_distortion_lambda)
   script.add_model_flags(train_cmd)
   add_common_flags(train_cmd, default=lambda value: argparse.SUPPRESS)
 
@@ -93,6 +105,8 @@ def parse_args(script, argv):
                           ".png (decompress) appended.")
     cmd.add_argument("--overwrite", action="store_true",
                      help="Replace output_file if it exists.")
+    if command == "compress" and script.add_compress_flags:
+      script.add_compress_flags(cmd)
     add_common_flags(cmd, default=lambda value: argparse.SUPPRESS)
   return parser.parse_args(argv[1:])
 
@@ -111,13 +125,15 @@ def compress(script, args):
   image = image_io.read_image(args.input_file)
   ckpt = _checkpoint_for_compress(script, args)
   model = script.coding_model(ckpt)
-  packed = container.pack(coding.compress_image(model, ckpt, image))
+  packed = container.pack(coding.compress_image(
+      model, ckpt, image, **script.compress_options(args)))
   image_io.write_bytes(output, packed, args.overwrite)
   if args.verbose:
     reconstruction = coding.decompress_container(
         model, container.unpack(packed))
     height, width = image.shape[:2]
-    values = metrics.all_metrics(image, reconstruction)
+    values = metrics.all_metrics(coding.reference_image(model, image),
+                                 reconstruction)
     print(f"Mean squared error: {values['mse']:0.4f}")
     print(f"PSNR (dB): {values['psnr']:0.2f}")
     print(f"Multiscale SSIM: {values['ms_ssim']:0.4f}")

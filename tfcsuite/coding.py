@@ -33,13 +33,31 @@ def reconstructed_image(x_hat, x_shape):
 
 
 def _eager(model, name):
-  """`model.<name>` without tracing: its tf.function's Python function."""
-  return getattr(model, name).python_function  # Already bound to `model`.
+  """`model.<name>` without tracing: its tf.function's Python function.
+
+  A model whose `compress` calls a codec outside TensorFlow's graph (Jiang
+  2017's JPEG) defines it as a plain method, which is returned as is.
+  """
+  method = getattr(model, name)
+  return getattr(method, "python_function", method)  # Bound to `model`.
 
 
-def compress_image(model, checkpoint, image):
-  """Encodes a uint8 RGB array into a `Container`."""
-  tensors = _eager(model, "compress")(tf.constant(image, dtype=tf.uint8))
+def reference_image(model, image):
+  """What a reconstruction by `model` is compared with: `image` itself, or,
+  for a model that codes another version of it (e.g. its grayscale
+  version), that version as given by the model's `reference_image`."""
+  if hasattr(model, "reference_image"):
+    return np.asarray(model.reference_image(image))
+  return image
+
+
+def compress_image(model, checkpoint, image, **options):
+  """Encodes a uint8 RGB array into a `Container`.
+
+  `options` are the model's compress options (e.g. `quality` for Jiang 2017).
+  """
+  tensors = _eager(model, "compress")(tf.constant(image, dtype=tf.uint8),
+                                      **options)
   strings, integers = [], []
   for tensor in tensors:
     values = tensor.numpy().reshape(-1)

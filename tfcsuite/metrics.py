@@ -1,6 +1,7 @@
 """Image-quality metrics, defined once for `-V` and for the benchmark harness.
 
-All take uint8 RGB arrays of equal shape (H, W, 3).
+All take uint8 arrays of equal shape: RGB (H, W, 3), or grayscale (H, W), for
+which Y' PSNR is the PSNR and SSIMs are computed on the one channel.
 """
 
 import math
@@ -30,7 +31,8 @@ def psnr(original, reconstruction):
 
 
 def luma(image):
-  return np.asarray(image, np.float64) @ BT601_LUMA
+  image = np.asarray(image, np.float64)
+  return image if image.ndim == 2 else image @ BT601_LUMA
 
 
 def y_psnr(original, reconstruction):
@@ -44,9 +46,23 @@ def ms_ssim(original, reconstruction):
     return math.nan
   import tensorflow as tf  # Lazy: metrics of codecs need no TensorFlow.
   value = tf.image.ssim_multiscale(
-      tf.cast(original, tf.float32), tf.cast(reconstruction, tf.float32),
-      max_val=255.)
+      _channels_last(original), _channels_last(reconstruction), max_val=255.)
   return float(value)
+
+
+def ssim(original, reconstruction):
+  """Single-scale SSIM (11x11 Gaussian window, sigma 1.5, Wang et al. 2004),
+  the SSIM of most papers' tables, via `tf.image.ssim`."""
+  import tensorflow as tf
+  value = tf.image.ssim(
+      _channels_last(original), _channels_last(reconstruction), max_val=255.)
+  return float(value)
+
+
+def _channels_last(image):
+  import tensorflow as tf
+  image = tf.cast(image, tf.float32)
+  return image[..., None] if image.shape.rank == 2 else image
 
 
 def ms_ssim_db(value):

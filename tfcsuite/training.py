@@ -100,11 +100,12 @@ def learning_rate_schedule(args):
   return WarmupCosineDecay(args.learning_rate, total, args.warmup_steps)
 
 
-def add_training_flags(parser):
+def add_training_flags(parser, rate_distortion_lambda=True):
   """Flags of `train` common to every model (TFC-compatible names)."""
-  parser.add_argument(
-      "--lambda", type=float, default=0.01, dest="lmbda",
-      help="Rate-distortion trade-off: loss = bpp + lambda * MSE (0..255).")
+  if rate_distortion_lambda:
+    parser.add_argument(
+        "--lambda", type=float, default=0.01, dest="lmbda",
+        help="Rate-distortion trade-off: loss = bpp + lambda * MSE (0..255).")
   parser.add_argument(
       "--train_glob", nargs="+", default=None,
       help="Glob pattern(s) or folder(s) of training images (PNG/JPEG). "
@@ -119,7 +120,7 @@ def add_training_flags(parser):
   parser.add_argument(
       "--train_path", default=None,
       help="Folder for TensorBoard logs and resumable training backups "
-           "(default: runs/<model>_lambda<lambda>).")
+           "(default: runs/<model>_lambda<lambda>, or runs/<model>).")
   parser.add_argument("--batchsize", type=int, default=8)
   parser.add_argument("--patchsize", type=int, default=256)
   parser.add_argument(
@@ -189,8 +190,9 @@ def _read_epoch_log(path):
 def train(script, args):
   """Trains `script`'s model as the flags say and exports a checkpoint."""
   config = script.config_from_flags(args)
-  train_path = args.train_path or os.path.join(
-      "runs", f"{script.name}_lambda{args.lmbda:g}")
+  lmbda = getattr(args, "lmbda", None)
+  run_name = script.name if lmbda is None else f"{script.name}_lambda{lmbda:g}"
+  train_path = args.train_path or os.path.join("runs", run_name)
   model_path = args.model_path or os.path.join(train_path, "checkpoint")
   os.makedirs(train_path, exist_ok=True)
   if args.seed is not None:

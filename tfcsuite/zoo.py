@@ -14,6 +14,7 @@ from tfcsuite.cli import CHECKPOINTS, REPO_ROOT
 MODEL_SCRIPTS = {
     "balle17": "models/balle17.py",
     "balle18": "models/balle18.py",
+    "jiang17": "models/jiang17.py",
 }
 
 

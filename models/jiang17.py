@@ -1,0 +1,423 @@
+#!/usr/bin/env python3
+"""ComCNN + JPEG + RecCNN: an end-to-end framework around a standard codec.
+
+Paper: F. Jiang, W. Tao, S. Liu, J. Ren, X. Guo, D. Zhao, "An End-to-End
+Compression Framework Based on Convolutional Neural Networks", IEEE TCSVT
+2018 (arXiv 1708.00838, 2017); the authors' MATLAB code is
+github.com/WenxueCui/ComCNN-RecCNN.
+
+Shows: a compact convolutional network (ComCNN) turns the image into a
+half-resolution "compact image", which a real, unmodified JPEG encoder
+compresses; the decoder decodes the JPEG file, upsamples it bicubically and
+a 20-layer residual network (RecCNN) restores the image. The rate is set by
+the JPEG quality factor alone; the networks learn to make JPEG at that
+quality lose less (section III). The file we write holds the JPEG file of
+the compact image, the quality and the original size; its size is the rate.
+
+Architecture (paper, Fig. 2 and section III.A):
+  ComCNN:  conv 3x3/64 + ReLU; conv 3x3/64 stride 2 + BN + ReLU;
+           conv 3x3 to C channels (C = 3 for RGB, 1 for grayscale)
+  codec:   JPEG of the compact image at quality --quality (libjpeg through
+           TensorFlow's encode_jpeg/decode_jpeg, 4:2:0 chroma for RGB)
+  RecCNN:  bicubic x2 upsampling; conv 3x3/64 + ReLU; 18 x (conv 3x3/64 + BN +
+           ReLU); conv 3x3 to C; the output is added to the upsampled image
+           (residual learning)
+
+Training (paper, section III.B, eqs. 4-6): the RecCNN minimizes the
+reconstruction error of real JPEG-decoded compact images (eq. 5, ComCNN
+fixed); the ComCNN minimizes the reconstruction error through the fixed
+RecCNN with the codec out of the gradient path (eq. 6):
+  * `--comcnn_codec straight_through` (default): the ComCNN's forward pass
+    has the real JPEG round trip in it and its gradient passes through the
+    codec as the identity, so the ComCNN is trained on what the decoder
+    will actually see (the authors' code also runs real JPEG in this step).
+    The forward pass of this update is then the RecCNN update's, so one
+    pass and one backward pass give both networks' gradients: half the CPU
+    time of two passes. The RecCNN's BN uses batch statistics in it.
+  * `--comcnn_codec bypass`: the paper's eq. 6 as written, no codec at all,
+    in a second pass with the RecCNN in inference mode.
+Each network's BN statistics are updated in its own update.
+
+Deviations (each a choice for CPU training or a fix of a flaw seen in
+reimplementations):
+  * Reflection padding instead of zero padding in every convolution. With
+    "same" zero padding every layer sees a black frame around the image, and
+    a reimplementation's reconstructions had visible bright/dark borders;
+    reflected borders look like the image's interior.
+  * Inputs are scaled to [0, 1] (as the authors' im2single); no sigmoid on
+    the compact image: the JPEG round trip clips it to 0..255, and the
+    straight-through update trains the ComCNN through exactly that.
+  * Initialization so that training starts from the plain pipeline
+    "2x2 mean downsampling + JPEG + bicubic upsampling": the ComCNN output is
+    added to a fixed 2x2 mean pool of its input and both networks' last
+    convolutions start at zero. Inputs are non-negative, so the ReLU layers
+    can pass such a mean through: the function class is the paper's; only
+    the starting point differs (the authors bootstrap from pretrained
+    models, which we do not have).
+  * Both updates happen in every training step (one Adam optimizer over
+    both networks) rather than in alternating epochs; batches are random
+    crops rather than the authors' precomputed 40x40 patch sets.
+  * One model serves several quality factors: each training batch uses a
+    quality drawn from --train_qualities (the paper trains per quality).
+  * BN momentum 0.9, learning rate schedule and Adam as in the suite's
+    shared trainer (the authors: Adam, 1e-3 decaying to 1e-5 for RecCNN,
+    1e-4 to 1e-5 for ComCNN, 30 epochs of 40x40 patches, batch 128, on the
+    400-image BSDS training set).
+  * RGB by default (the paper's tables are grayscale: `--channels 1`; the
+    grayscale model codes the BT.601 luma of its input, rounded to 8 bits).
+
+Usage:
+  python models/jiang17.py train --train_glob 'images/*.jpg'
+  python models/jiang17.py compress kodim01.png kodim01.tfci --quality 10 -V
+  python models/jiang17.py decompress kodim01.tfci kodim01.png
+"""
+
+import argparse
+import functools
+
+import numpy as np
+import tensorflow as tf
+
+from tfcsuite import UserError, cli, coding, metrics, training
+
+DCT_METHOD = "INTEGER_ACCURATE"  # libjpeg's accurate integer IDCT, everywhere.
+DEFAULT_QUALITIES = (5, 10, 20, 40, 60, 80)
+
+
+class ReflectConv(tf.keras.layers.Layer):
+  """3x3 convolution of a reflection-padded input (output side ceil(n/s))."""
+
+  def __init__(self, filters, strides=1, zero_init=False, name=None):
+    super().__init__(name=name)
+    self.conv = tf.keras.layers.Conv2D(
+        filters, 3, strides=strides, padding="valid", name="conv",
+        kernel_initializer="zeros" if zero_init else "he_normal")
+
+  def call(self, x):
+    return self.conv(tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], "REFLECT"))
+
+
+def _batch_norm(name):
+  return tf.keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5,
+                                           name=name)
+
+
+class ComCNN(tf.keras.layers.Layer):
+  """Image in [0, 1] to the half-resolution compact image (section III.A)."""
+
+  def __init__(self, channels, num_filters):
+    super().__init__(name="comcnn")
+    self.stages = [
+        ReflectConv(num_filters, name="conv_0"),
+        tf.keras.layers.ReLU(name="relu_0"),
+        ReflectConv(num_filters, strides=2, name="conv_1"),
+        _batch_norm("bn_1"),
+        tf.keras.layers.ReLU(name="relu_1"),
+        ReflectConv(channels, zero_init=True, name="conv_2"),
+    ]
+
+  def call(self, x, training):
+    y = x
+    for stage in self.stages:
+      y = stage(y, training=training) if isinstance(
+          stage, tf.keras.layers.BatchNormalization) else stage(y)
+    # Fixed mean-pool path: training starts from plain downsampling.
+    return y + tf.nn.avg_pool2d(x, 2, 2, padding="SAME")
+
+
+class RecCNN(tf.keras.layers.Layer):
+  """Upsampled decoded compact image to the reconstruction, residually."""
+
+  def __init__(self, channels, num_filters, depth):
+    super().__init__(name="reccnn")
+    self.stages = [ReflectConv(num_filters, name="conv_0"),
+                   tf.keras.layers.ReLU(name="relu_0")]
+    for i in range(1, depth - 1):
+      self.stages += [ReflectConv(num_filters, name=f"conv_{i}"),
+                      _batch_norm(f"bn_{i}"),
+                      tf.keras.layers.ReLU(name=f"relu_{i}")]
+    self.stages.append(
+        ReflectConv(channels, zero_init=True, name=f"conv_{depth - 1}"))
+
+  def call(self, upsampled, training):
+    y = upsampled
+    for stage in self.stages:
+      y = stage(y, training=training) if isinstance(
+          stage, tf.keras.layers.BatchNormalization) else stage(y)
+    return upsampled + y  # Residual learning (section III.A).
+
+
+def to_uint8(images):
+  """[0, 1] floats to the 8-bit samples a codec takes (rounded, clipped)."""
+  return tf.saturate_cast(tf.round(images * 255.), tf.uint8)
+
+
+def jpeg_round_trip(compact, quality):
+  """Real JPEG encoding and decoding of each image of a [0, 1] batch.
+
+  Returns the decoded batch in [0, 1] and each file's size in bytes.
+  """
+  channels = compact.shape[-1]
+
+  def code(image):
+    data = tf.io.encode_jpeg(image, quality=quality, optimize_size=True)
+    decoded = tf.io.decode_jpeg(data, channels=channels, dct_method=DCT_METHOD)
+    return decoded, tf.strings.length(data)
+
+  decoded, sizes = tf.map_fn(
+      code, to_uint8(compact),
+      fn_output_signature=(tf.TensorSpec((None, None, channels), tf.uint8),
+                           tf.TensorSpec((), tf.int32)))
+  decoded = tf.ensure_shape(decoded, compact.shape)
+  return tf.cast(decoded, tf.float32) / 255., sizes
+
+
+def upsample(compact, size):
+  """Bicubic interpolation to the original size (as MATLAB's imresize)."""
+  return tf.image.resize(compact, size, method="bicubic")
+
+
+def grayscale(images):
+  """BT.601 luma of 0..255 RGB, rounded to 8-bit values (as rgb2gray)."""
+  luma = tf.tensordot(tf.cast(images, tf.float64), metrics.BT601_LUMA, 1)
+  return tf.cast(tf.round(luma), tf.float32)[..., None]
+
+
+class Jiang2017(training.RateDistortionModel):
+  """ComCNN and RecCNN; trainable, or for coding when given `weights`.
+
+  The shared trainer's metrics are the reconstruction MSE (0..255) after the
+  real JPEG round trip (`loss` and `mse`) and the real JPEG bits per original
+  pixel (`bpp`), at a random training quality (training) or at the first
+  training quality (validation).
+  """
+
+  def __init__(self, channels=3, num_filters=64, reccnn_depth=20,
+               train_qualities=DEFAULT_QUALITIES,
+               comcnn_codec="straight_through", weights=None):
+    super().__init__()
+    self.channels = channels
+    self.train_qualities = tuple(int(q) for q in train_qualities)
+    self.comcnn_codec = comcnn_codec
+    self.comcnn = ComCNN(channels, num_filters)
+    self.reccnn = RecCNN(channels, num_filters, reccnn_depth)
+    for network in (self.comcnn, self.reccnn):  # Creates the variables.
+      network(tf.zeros((1, 8, 8, channels)), training=False)
+    if weights is not None:
+      self.initialize_from(weights)
+
+  def call(self, x, training=False):
+    """(loss, bpp, mse) through the real codec at the first quality."""
+    del training  # Evaluation only; train_step does the training passes.
+    return self._coded_pass(self.model_input(x), tf.constant(0))
+
+  def model_input(self, x):
+    """0..255 RGB batch to the networks' input in [0, 1]."""
+    if self.channels == 1:
+      x = grayscale(x)
+    return x / 255.
+
+  def _jpeg_round_trip(self, compact, index):
+    """`jpeg_round_trip` at the `index`-th training quality (a tensor)."""
+    return tf.switch_case(index, [
+        functools.partial(jpeg_round_trip, compact, quality)
+        for quality in self.train_qualities])
+
+  def _coded_pass(self, image, index, training=False):
+    compact = self.comcnn(image, training=False)
+    decoded, sizes = self._jpeg_round_trip(compact, index)
+    x_hat = self.reccnn(upsample(decoded, tf.shape(image)[1:3]),
+                        training=training)
+    return self._distortion_and_rate(image, x_hat, sizes)
+
+  def _distortion_and_rate(self, image, x_hat, sizes):
+    """(loss, bpp, mse): loss is the MSE (0..255); bpp of the JPEG files."""
+    mse = tf.reduce_mean(tf.math.squared_difference(image, x_hat)) * 255. ** 2
+    pixels = tf.cast(tf.reduce_prod(tf.shape(image)[:3]), tf.float32)
+    bpp = 8. * tf.cast(tf.reduce_sum(sizes), tf.float32) / pixels
+    return mse, bpp, mse
+
+  def train_step(self, x):
+    image = self.model_input(x)
+    index = tf.random.uniform((), 0, len(self.train_qualities), tf.int32)
+    if self.comcnn_codec == "bypass":
+      return self._alternating_step(image, index)
+    # Straight-through: the forward pass of the ComCNN update (eq. 6) with
+    # the real codec in it is the RecCNN update's (eq. 5), so one pass and
+    # one backward pass give both networks' gradients of the same loss.
+    with tf.GradientTape() as tape:
+      compact = self.comcnn(image, training=True)
+      decoded, sizes = self._jpeg_round_trip(compact, index)
+      decoded = compact + tf.stop_gradient(decoded - compact)  # Identity grad.
+      x_hat = self.reccnn(upsample(decoded, tf.shape(image)[1:3]),
+                          training=True)
+      loss, bpp, mse = self._distortion_and_rate(image, x_hat, sizes)
+    variables = self.reccnn.trainable_variables + self.comcnn.trainable_variables
+    self.optimizer.apply_gradients(
+        zip(tape.gradient(loss, variables), variables))
+    return self._update_metrics(loss, bpp, mse)
+
+  def _alternating_step(self, image, index):
+    """The paper's eq. 5 update, then eq. 6 with the codec left out."""
+    with tf.GradientTape() as tape:
+      loss, bpp, mse = self._coded_pass(image, index, training=True)
+    reccnn_gradients = tape.gradient(loss, self.reccnn.trainable_variables)
+    with tf.GradientTape() as tape:
+      compact = self.comcnn(image, training=True)
+      x_hat = self.reccnn(upsample(compact, tf.shape(image)[1:3]),
+                          training=False)
+      comcnn_loss = tf.reduce_mean(tf.math.squared_difference(image, x_hat))
+    comcnn_gradients = tape.gradient(comcnn_loss,
+                                     self.comcnn.trainable_variables)
+    self.optimizer.apply_gradients(zip(
+        reccnn_gradients + comcnn_gradients,
+        self.reccnn.trainable_variables + self.comcnn.trainable_variables))
+    return self._update_metrics(loss, bpp, mse)
+
+  def test_step(self, x):
+    return self._update_metrics(*self(x, training=False))
+
+  def named_variables(self):
+    """{"comcnn/conv_0/kernel": variable, ...}, BN moving statistics included."""
+    named = {}
+    for network in (self.comcnn, self.reccnn):
+      for stage in network.stages:
+        layer = stage.conv if isinstance(stage, ReflectConv) else stage
+        for variable in layer.weights:
+          short = variable.name.split("/")[-1].split(":")[0]
+          named[f"{network.name}/{stage.name}/{short}"] = variable
+    return named
+
+  def export_weights(self):
+    return {name: v.numpy() for name, v in self.named_variables().items()}
+
+  def initialize_from(self, weights):
+    for name, variable in self.named_variables().items():
+      if name not in weights:
+        raise UserError(f"checkpoint has no weights for {name!r}")
+      variable.assign(weights[name])
+
+  # Coding ------------------------------------------------------------------
+
+  def reference_image(self, image):
+    """The image this model reconstructs: RGB as is, or its 8-bit luma."""
+    if self.channels == 3:
+      return np.asarray(image)
+    return np.asarray(grayscale(image)[..., 0], np.uint8)
+
+  @tf.function(input_signature=[
+      tf.TensorSpec(shape=(None, None, 3), dtype=tf.uint8)])
+  def compact_image(self, x):
+    """Image (uint8 RGB) to the 8-bit compact image that JPEG encodes."""
+    image = self.model_input(tf.cast(x, tf.float32)[None])
+    return to_uint8(self.comcnn(image, training=False))[0]
+
+  def compress(self, x, quality=10):
+    """Image to (JPEG file of the compact image, quality).
+
+    A plain method: JPEG's quality is a parameter of the encoder, not a
+    tensor, and the shared coding runs `compress` eagerly anyway.
+    """
+    quality = int(quality)
+    if not 1 <= quality <= 100:
+      raise UserError(f"JPEG quality must be 1..100, not {quality}")
+    if min(x.shape[0], x.shape[1]) < 2:
+      raise UserError("image must be at least 2x2 pixels")
+    jpeg = tf.io.encode_jpeg(self.compact_image(x), quality=quality,
+                                optimize_size=True)
+    return tf.reshape(jpeg, (1,)), tf.constant([quality], tf.int32)
+
+  @tf.function(input_signature=[
+      tf.TensorSpec(shape=(2,), dtype=tf.int32),
+      tf.TensorSpec(shape=(1,), dtype=tf.string),
+      tf.TensorSpec(shape=(1,), dtype=tf.int32)])
+  def decompress(self, x_shape, jpeg, quality):
+    """Inverse of `compress`: decode, upsample, restore, crop to `x_shape`."""
+    tf.debugging.assert_equal(
+        (quality >= 1) & (quality <= 100), True,
+        message="JPEG quality outside 1..100")
+    decoded = tf.io.decode_jpeg(jpeg[0], channels=self.channels,
+                                dct_method=DCT_METHOD)
+    tf.debugging.assert_equal(
+        tf.shape(decoded)[:2], (x_shape + 1) // 2,
+        message="JPEG size does not match the image size")
+    compact = tf.cast(decoded, tf.float32)[None] / 255.
+    x_hat = self.reccnn(upsample(compact, x_shape), training=False)
+    image = coding.reconstructed_image(x_hat * 255., x_shape)
+    return image if self.channels == 3 else image[..., 0]
+
+
+def _quality(text):
+  try:
+    value = int(text)
+  except ValueError:
+    raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+  if not 1 <= value <= 100:
+    raise argparse.ArgumentTypeError(f"JPEG quality must be 1..100: {value}")
+  return value
+
+
+def add_model_flags(parser):
+  parser.add_argument(
+      "--channels", type=int, choices=(1, 3), default=3,
+      help="3: RGB; 1: grayscale (BT.601 luma), as in the paper's tables.")
+  parser.add_argument("--num_filters", type=int, default=64)
+  parser.add_argument(
+      "--reccnn_depth", type=int, default=20,
+      help="Convolution layers of the RecCNN (paper: 20).")
+  parser.add_argument(
+      "--train_qualities", type=_quality, nargs="+",
+      default=list(DEFAULT_QUALITIES),
+      help="JPEG qualities drawn at random per batch; the first one is used "
+           "for validation.")
+  parser.add_argument(
+      "--comcnn_codec", choices=("straight_through", "bypass"),
+      default="straight_through",
+      help="ComCNN update: real JPEG forward with identity gradient, or no "
+           "codec (the paper's eq. 6).")
+  # Small crops (the authors: 128 x 40x40): the RecCNN works at full
+  # resolution with 64 channels in all 20 layers, and the ComCNN's gradient
+  # goes back through all of them; 8 x 64x64 is about 3 s a step here.
+  parser.set_defaults(batchsize=8, patchsize=64)
+
+
+def add_compress_flags(parser):
+  parser.add_argument(
+      "--quality", type=_quality, default=10,
+      help="JPEG quality factor of the compact image (sets the rate).")
+
+
+def config_from_flags(args):
+  return dict(channels=args.channels, num_filters=args.num_filters,
+              reccnn_depth=args.reccnn_depth,
+              train_qualities=list(args.train_qualities),
+              comcnn_codec=args.comcnn_codec)
+
+
+def operating_points(checkpoint):
+  """The harness's RD curve: each training quality of an RGB checkpoint.
+
+  Grayscale checkpoints are measured by benchmarks/jiang17_grayscale.py.
+  """
+  if checkpoint.config["channels"] != 3:
+    return []
+  return [(f"q{q}", dict(quality=q))
+          for q in sorted(checkpoint.config["train_qualities"])]
+
+
+SCRIPT = cli.ModelScript(
+    name="jiang17",
+    description=__doc__.splitlines()[0],
+    default_checkpoint="rgb",
+    add_model_flags=add_model_flags,
+    config_from_flags=config_from_flags,
+    training_model=lambda config: Jiang2017(**config),
+    coding_model=lambda ckpt: Jiang2017(weights=ckpt.weights, **ckpt.config),
+    add_compress_flags=add_compress_flags,
+    compress_options=lambda args: dict(quality=args.quality),
+    operating_points=operating_points,
+    rate_distortion_lambda=False,
+)
+
+if __name__ == "__main__":
+  cli.main(SCRIPT)

@@ -1,0 +1,211 @@
+"""Specification of models/jiang17.py: real JPEG in the file, both networks
+trained, grayscale mode, the harness's quality sweep, and clear errors."""
+
+import dataclasses
+import io
+import json
+import os
+import subprocess
+import sys
+import types
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tfcsuite import checkpoint, coding, container, image_io, metrics, zoo
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SCRIPT = os.path.join(REPO, "models", "jiang17.py")
+ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+
+
+def run(*args):
+  return subprocess.run([sys.executable, SCRIPT, *map(str, args)], env=ENV,
+                        capture_output=True, text=True, timeout=600)
+
+
+def load(path):
+  script = zoo.load_script("jiang17")
+  ckpt = checkpoint.load(str(path), "jiang17")
+  return types.SimpleNamespace(path=str(path), script=script, ckpt=ckpt,
+                               coder=script.coding_model(ckpt))
+
+
+@pytest.fixture(scope="module")
+def rgb(tiny_jiang17_checkpoint):
+  return load(tiny_jiang17_checkpoint)
+
+
+@pytest.fixture(scope="module")
+def gray(tiny_jiang17_gray_checkpoint):
+  return load(tiny_jiang17_gray_checkpoint)
+
+
+@pytest.fixture(scope="module")
+def kodim(kodak_dir):
+  return image_io.read_image(str(kodak_dir / "kodim23.png"))
+
+
+def code(model, image, quality):
+  """(container, packed file, reconstruction) at a JPEG quality."""
+  coded = coding.compress_image(model.coder, model.ckpt, image,
+                                quality=quality)
+  packed = container.pack(coded)
+  reconstruction = coding.decompress_container(model.coder,
+                                               container.unpack(packed))
+  return coded, packed, reconstruction
+
+
+def test_file_holds_a_jpeg_of_the_half_size_compact_image(rgb, kodim):
+  coded, _, _ = code(rgb, kodim, 10)
+  assert coded.integers == [10]
+  (jpeg,) = coded.strings
+  compact = Image.open(io.BytesIO(jpeg))
+  assert compact.format == "JPEG"
+  assert compact.mode == "RGB"
+  assert compact.size == (384, 256)  # Kodak is 768x512.
+
+
+def test_compact_image_round_trips_through_pillow_libjpeg(rgb, kodim):
+  """The payload is a standard JPEG file: any decoder reads it."""
+  coded, _, _ = code(rgb, kodim, 10)
+  compact = np.asarray(Image.open(io.BytesIO(coded.strings[0])))
+  expected = rgb.coder.compact_image(kodim).numpy()
+  # Another libjpeg's IDCT, at quality 10: close, not equal.
+  assert metrics.psnr(expected, compact) > 22.
+
+
+def test_untrained_networks_are_mean_downsampling_jpeg_and_bicubic(
+    rgb, kodim):
+  """The documented starting point, against an independent pipeline."""
+  import tensorflow as tf
+  model = rgb.script.training_model(rgb.ckpt.config)
+  weights = model.export_weights()
+  untrained = checkpoint.Checkpoint("untrained", dict(
+      model="jiang17", config=rgb.ckpt.config), weights, 0)
+  start = types.SimpleNamespace(ckpt=untrained, coder=rgb.script.coding_model(
+      untrained))
+  _, _, reconstruction = code(start, kodim, 20)
+
+  pooled = kodim.astype(np.float64).reshape(256, 2, 384, 2, 3).mean((1, 3))
+  jpeg = tf.io.encode_jpeg(np.round(pooled).astype(np.uint8), quality=20,
+                           optimize_size=True)
+  decoded = tf.io.decode_jpeg(jpeg, dct_method="INTEGER_ACCURATE")
+  upsampled = tf.image.resize(tf.cast(decoded, tf.float32)[None], (512, 768),
+                              method="bicubic")[0]
+  expected = np.clip(np.round(upsampled.numpy()), 0, 255).astype(np.uint8)
+  assert metrics.psnr(expected, reconstruction) > 45.
+
+
+def test_rate_grows_and_distortion_falls_with_quality(rgb, kodim):
+  sizes, psnrs = [], []
+  for quality in (5, 20, 60):
+    _, packed, reconstruction = code(rgb, kodim, quality)
+    sizes.append(len(packed))
+    psnrs.append(metrics.psnr(kodim, reconstruction))
+  assert sizes == sorted(sizes) and len(set(sizes)) == 3
+  assert psnrs == sorted(psnrs)
+  assert 20. < psnrs[0] < psnrs[-1] < 40.
+
+
+def test_odd_sized_images_keep_their_size(rgb, kodim):
+  crop = np.ascontiguousarray(kodim[:101, :77])
+  coded, _, reconstruction = code(rgb, crop, 30)
+  assert reconstruction.shape == (101, 77, 3)
+  assert Image.open(io.BytesIO(coded.strings[0])).size == (39, 51)
+  assert metrics.psnr(crop, reconstruction) > 22.
+
+
+def test_grayscale_checkpoint_codes_the_luma(gray, kodim):
+  coded, _, reconstruction = code(gray, kodim, 10)
+  assert Image.open(io.BytesIO(coded.strings[0])).mode == "L"
+  luma = gray.coder.reference_image(kodim)
+  assert luma.shape == reconstruction.shape == (512, 768)
+  rounded = np.round(metrics.luma(kodim))
+  # Exact .5 ties may round either way in another summation order.
+  assert np.abs(luma - rounded).max() <= 1
+  assert np.mean(luma != rounded) < 1e-3
+  assert metrics.psnr(luma, reconstruction) > 24.
+
+
+def test_training_updates_both_networks_and_their_bn_statistics(rgb, kodim):
+  import tensorflow as tf
+  model = rgb.script.training_model(rgb.ckpt.config)
+  model.initialize_from(rgb.ckpt.weights)
+  model.compile(optimizer=tf.keras.optimizers.Adam(1e-3))
+  before = model.export_weights()
+  batch = tf.constant(kodim[None, :64, :64], tf.float32)
+  model.train_step(tf.concat([batch, batch[:, ::-1]], 0))
+  after = model.export_weights()
+  changed = {name for name in before
+             if not np.array_equal(before[name], after[name])}
+  for name in ("comcnn/conv_0/kernel", "comcnn/bn_1/moving_mean",
+               "reccnn/conv_0/kernel", "reccnn/bn_1/moving_mean",
+               "reccnn/conv_2/kernel"):
+    assert name in changed
+
+
+def test_harness_measures_one_point_per_training_quality(rgb, gray):
+  assert rgb.script.operating_points(rgb.ckpt) == [
+      ("q5", {"quality": 5}), ("q40", {"quality": 40})]
+  assert rgb.script.operating_points(gray.ckpt) == []
+
+
+def test_harness_point_codes_at_its_quality(rgb, kodim, tmp_path):
+  import evaluation
+  sizes = []
+  for quality in (5, 40):
+    point = evaluation.CheckpointPoint(rgb.script, rgb.ckpt, f"q{quality}", 1,
+                                       dict(quality=quality))
+    point.prepare(kodim)
+    result = evaluation.measure(point, "kodim23.png", kodim,
+                                str(tmp_path / "kodim23.tfci"), False)
+    assert result["bpp"] == pytest.approx(
+        8. * result["file_bytes"] / (512 * 768))
+    sizes.append(result["file_bytes"])
+  assert sizes[0] < sizes[1]
+
+
+def test_compress_rejects_a_bad_quality_in_one_line(rgb, kodak_dir,
+                                                     tmp_path):
+  output = tmp_path / "out.tfci"
+  result = run("--model_path", rgb.path, "compress",
+               kodak_dir / "kodim23.png", output, "--quality", "101")
+  assert result.returncode != 0
+  assert "quality must be 1..100" in result.stderr
+  assert "Traceback" not in result.stderr
+  assert not output.exists()
+
+
+def test_corrupted_jpeg_payload_is_a_one_line_error(rgb, kodim, tmp_path):
+  coded, _, _ = code(rgb, kodim, 10)
+  jpeg = coded.strings[0]
+  broken = dataclasses.replace(coded, strings=[jpeg[:len(jpeg) // 3]])
+  path = tmp_path / "broken.tfci"
+  path.write_bytes(container.pack(broken))
+  output = tmp_path / "broken.png"
+  result = run("--model_path", rgb.path, "decompress", path, output)
+  assert result.returncode != 0
+  assert "corrupted" in result.stderr
+  assert len(result.stderr.strip().splitlines()) == 1
+  assert not output.exists()
+
+
+def test_grayscale_benchmark_reports_the_papers_comparison(
+    gray, kodak_dir, tmp_path):
+  command = [sys.executable,
+             os.path.join(REPO, "benchmarks", "jiang17_grayscale.py"),
+             "--data_dir", str(kodak_dir), "--checkpoint", gray.path,
+             "--images", "kodim01.png,kodim23.png", "--out", str(tmp_path)]
+  result = subprocess.run(command, env=ENV, capture_output=True, text=True,
+                          timeout=600)
+  assert result.returncode == 0, result.stderr[-2000:]
+  report = json.loads((tmp_path / "jiang17_grayscale.json").read_text())
+  assert [row["quality"] for row in report["rows"]] == [5, 10]
+  for row in report["rows"]:
+    # A quarter of the pixels go through JPEG: fewer bits than plain JPEG.
+    assert row["framework"]["bpp"] < row["jpeg_same_quality"]["bpp"]
+    assert 0.5 < row["framework"]["ssim"] <= 1.
+  assert "| 5 | ComCNN + JPEG + RecCNN |" in (
+      tmp_path / "jiang17_grayscale.md").read_text()
