@@ -102,6 +102,16 @@ def _batch_norm(name):
                                            name=name)
 
 
+def _run_stages(stages, x, training):
+  """Applies `stages` in order; BN uses batch statistics when `training`."""
+  for stage in stages:
+    if isinstance(stage, tf.keras.layers.BatchNormalization):
+      x = stage(x, training=training)
+    else:
+      x = stage(x)
+  return x
+
+
 class ComCNN(tf.keras.layers.Layer):
   """Image in [0, 1] to the half-resolution compact image (section III.A)."""
 
@@ -117,12 +127,9 @@ class ComCNN(tf.keras.layers.Layer):
     ]
 
   def call(self, x, training):
-    y = x
-    for stage in self.stages:
-      y = stage(y, training=training) if isinstance(
-          stage, tf.keras.layers.BatchNormalization) else stage(y)
     # Fixed mean-pool path: training starts from plain downsampling.
-    return y + tf.nn.avg_pool2d(x, 2, 2, padding="SAME")
+    return (_run_stages(self.stages, x, training) +
+            tf.nn.avg_pool2d(x, 2, 2, padding="SAME"))
 
 
 class RecCNN(tf.keras.layers.Layer):
@@ -140,11 +147,8 @@ class RecCNN(tf.keras.layers.Layer):
         ReflectConv(channels, zero_init=True, name=f"conv_{depth - 1}"))
 
   def call(self, upsampled, training):
-    y = upsampled
-    for stage in self.stages:
-      y = stage(y, training=training) if isinstance(
-          stage, tf.keras.layers.BatchNormalization) else stage(y)
-    return upsampled + y  # Residual learning (section III.A).
+    # Residual learning (section III.A).
+    return upsampled + _run_stages(self.stages, upsampled, training)
 
 
 def to_uint8(images):

@@ -129,6 +129,19 @@ def test_grayscale_checkpoint_codes_the_luma(gray, kodim):
   assert metrics.psnr(luma, reconstruction) > 24.
 
 
+def test_grayscale_cli_writes_a_grayscale_png(gray, kodak_dir, tmp_path):
+  compressed = run("--model_path", gray.path, "compress",
+                   kodak_dir / "kodim23.png", tmp_path / "k.tfci",
+                   "--quality", "5", "-V")
+  assert compressed.returncode == 0, compressed.stderr
+  assert "PSNR (dB): " in compressed.stdout  # Against the luma.
+  decompressed = run("--model_path", gray.path, "decompress",
+                     tmp_path / "k.tfci", tmp_path / "k.png")
+  assert decompressed.returncode == 0, decompressed.stderr
+  with Image.open(tmp_path / "k.png") as png:
+    assert png.mode == "L" and png.size == (768, 512)
+
+
 def test_training_updates_both_networks_and_their_bn_statistics(rgb, kodim):
   import tensorflow as tf
   model = rgb.script.training_model(rgb.ckpt.config)
