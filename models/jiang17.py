@@ -381,7 +381,7 @@ def add_model_flags(parser):
            "codec (the paper's eq. 6).")
   # Small crops (the authors: 128 x 40x40): the RecCNN works at full
   # resolution with 64 channels in all 20 layers, and the ComCNN's gradient
-  # goes back through all of them; 8 x 64x64 is about 3 s a step here.
+  # goes back through all of them; 8 x 64x64 is about 2 s a step here.
   parser.set_defaults(batchsize=8, patchsize=64)
 
 
