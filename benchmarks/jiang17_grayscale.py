@@ -5,7 +5,7 @@ The paper's tables compare, on grayscale images at JPEG quality factors 5
 and 10, the ComCNN + JPEG + RecCNN framework with plain JPEG at the same
 quality factor (PSNR, SSIM and bit rate). This script makes that comparison
 on the 24 Kodak images (their 8-bit BT.601 luma) with a grayscale checkpoint
-(`models/jiang17.py train --channels 1`), and adds two rows that say where
+(`models/jiang17.py train --channels 1`), and adds rows that say where
 a gain comes from:
 
   * "JPEG, same quality": the whole image through the same libjpeg (the one
