@@ -159,6 +159,35 @@ def test_training_updates_both_networks_and_their_bn_statistics(rgb, kodim):
     assert name in changed
 
 
+def _first_adam_step(model, kodim):
+  """{variable name: largest |change|} after one step at learning rate 1e-3."""
+  import tensorflow as tf
+  model.compile(optimizer=tf.keras.optimizers.Adam(1e-3))
+  before = model.export_weights()
+  batch = tf.constant(kodim[None, :64, :64], tf.float32)
+  model.train_step(tf.concat([batch, batch[:, ::-1]], 0))
+  return {name: np.abs(value - before[name]).max()
+          for name, value in model.export_weights().items()}
+
+
+def test_comcnn_learns_at_a_tenth_of_the_reccnn_rate_by_default(rgb, kodim):
+  model = rgb.script.training_model(rgb.ckpt.config)
+  model.initialize_from(rgb.ckpt.weights)
+  change = _first_adam_step(model, kodim)
+  # Adam's first step moves each weight by about its learning rate.
+  assert change["reccnn/conv_0/kernel"] == pytest.approx(1e-3, rel=0.05)
+  assert change["comcnn/conv_0/kernel"] == pytest.approx(1e-4, rel=0.05)
+
+
+def test_comcnn_lr_scale_zero_freezes_the_comcnn_and_its_bn(rgb, kodim):
+  config = dict(rgb.ckpt.config, comcnn_lr_scale=0)
+  model = rgb.script.training_model(config)
+  model.initialize_from(rgb.ckpt.weights)
+  change = _first_adam_step(model, kodim)
+  assert all(change[name] == 0 for name in change if name.startswith("comcnn"))
+  assert change["reccnn/conv_0/kernel"] == pytest.approx(1e-3, rel=0.05)
+
+
 def test_harness_measures_one_point_per_training_quality(rgb, gray):
   assert rgb.script.operating_points(rgb.ckpt) == [
       ("q5", {"quality": 5}), ("q40", {"quality": 40})]
