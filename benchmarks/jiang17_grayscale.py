@@ -81,7 +81,13 @@ def at_bpp(curve, bpp):
 
 
 def untrained_checkpoint(script, config):
-  """Checkpoint of the networks at initialization: the plain pipeline."""
+  """Checkpoint of the networks at initialization: the plain pipeline.
+
+  At initialization the RecCNN's last convolution is zero, so its output is
+  the bicubic upsampling whatever its depth: a 2-layer RecCNN computes the
+  same function as the 20-layer one at a tenth of the decoding time.
+  """
+  config = dict(config, reccnn_depth=2)
   model = script.training_model(config)
   manifest = dict(model=script.name, config=config)
   return checkpoint.Checkpoint("untrained", manifest, model.export_weights(),

@@ -238,6 +238,26 @@ def test_corrupted_jpeg_payload_is_a_one_line_error(rgb, kodim, tmp_path):
   assert not output.exists()
 
 
+def test_grayscale_benchmark_baseline_is_the_untrained_full_model(
+    gray, kodim):
+  """Its shallow untrained RecCNN decodes exactly as the full-depth one."""
+  sys.path.insert(0, os.path.join(REPO, "benchmarks"))
+  import jiang17_grayscale
+  shallow = jiang17_grayscale.untrained_checkpoint(gray.script,
+                                                   gray.ckpt.config)
+  assert shallow.config["reccnn_depth"] < gray.ckpt.config["reccnn_depth"]
+  full = gray.script.training_model(gray.ckpt.config)
+  full = checkpoint.Checkpoint("full", dict(
+      model="jiang17", config=gray.ckpt.config), full.export_weights(), 0)
+  decoded = [
+      code(types.SimpleNamespace(ckpt=c, coder=gray.script.coding_model(c)),
+           kodim, 10)
+      for c in (shallow, full)]
+  # The same JPEG (the containers differ in the checkpoint they name)...
+  assert decoded[0][0].strings == decoded[1][0].strings
+  np.testing.assert_array_equal(decoded[0][2], decoded[1][2])  # and image.
+
+
 def test_grayscale_benchmark_reports_the_papers_comparison(
     gray, kodak_dir, tmp_path):
   command = [sys.executable,
