@@ -65,9 +65,12 @@ reimplementations):
     ComCNN, 30 epochs of 40x40 patches, batch 128, on the 400-image BSDS
     training set). With one learning rate for both, a first run's ComCNN
     tripled the JPEG bytes in 200 steps while the RecCNN could not yet use
-    them. --comcnn_lr_scale 0 freezes the ComCNN (and its BN statistics):
-    our checkpoints first train the RecCNN alone, as a JPEG restoration and
-    upsampling network for the mean-pool compact image.
+    them. --comcnn_lr_scale 0 freezes the ComCNN (and its BN statistics).
+  * The shipped checkpoints train the RecCNN alone (--comcnn_lr_scale 0), so
+    their ComCNN is still the 2x2 mean: a CPU budget allows a few hundred
+    steps, and a 300-step joint continuation of the grayscale model (ComCNN
+    at 5e-5) raised the validation bpp by 20% for 0.39 dB, a trade we did
+    not verify on Kodak (checkpoints/README.md).
   * BN momentum 0.9.
   * RGB by default (the paper's tables are grayscale: `--channels 1`; the
     grayscale model codes the BT.601 luma of its input, rounded to 8 bits).
