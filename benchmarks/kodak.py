@@ -26,7 +26,7 @@ import subprocess
 import sys
 
 from tfcsuite import UserError, image_io
-from tfcsuite.cli import REPO_ROOT
+from tfcsuite.cli import REPO_ROOT, number_in_range
 from tfcsuite.datasets import kodak
 
 import classical
@@ -44,16 +44,6 @@ class _Parser(argparse.ArgumentParser):
 
   def error(self, message):
     self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def _positive_int(text):
-  try:
-    value = int(text)
-  except ValueError:
-    raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-  if value < 1:
-    raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-  return value
 
 
 def parse_args(argv):
@@ -99,7 +89,8 @@ def parse_args(argv):
       help="Sweep values instead of the defaults: for every codec, or for one "
            "(repeatable). Quality 0-100; for jpeg2000 the compression ratio.")
   parser.add_argument(
-      "--threads", type=_positive_int, default=1,
+      "--threads", type=number_in_range(int, low=1),
+      default=1,
       help="Threads for TensorFlow (intra- and inter-op) and the codec "
            "libraries that take a thread count; recorded with the results.")
   parser.add_argument(

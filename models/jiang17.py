@@ -81,7 +81,6 @@ Usage:
   python models/jiang17.py decompress kodim01.tfci kodim01.png
 """
 
-import argparse
 import functools
 
 import numpy as np
@@ -91,6 +90,7 @@ from tfcsuite import UserError, cli, coding, metrics, training
 
 DCT_METHOD = "INTEGER_ACCURATE"  # libjpeg's accurate integer IDCT, everywhere.
 DEFAULT_QUALITIES = (5, 10, 20, 40, 60, 80)
+JPEG_QUALITY = cli.number_in_range(int, 1, 100, what="JPEG quality")
 
 
 class ReflectConv(tf.keras.layers.Layer):
@@ -229,6 +229,7 @@ class Jiang2017(training.RateDistortionModel):
     self.train_qualities = tuple(int(q) for q in train_qualities)
     self.comcnn_codec = comcnn_codec
     self.comcnn_lr_scale = float(comcnn_lr_scale)
+    self.trains_comcnn = self.comcnn_lr_scale > 0
     self.comcnn = ComCNN(channels, num_filters)
     self.reccnn = RecCNN(channels, num_filters, reccnn_depth)
     for network in (self.comcnn, self.reccnn):  # Creates the variables.
@@ -275,16 +276,15 @@ class Jiang2017(training.RateDistortionModel):
     # Straight-through: the forward pass of the ComCNN update (eq. 6) with
     # the real codec in it is the RecCNN update's (eq. 5), so one pass and
     # one backward pass give both networks' gradients of the same loss.
-    train_comcnn = self.comcnn_lr_scale > 0
     with tf.GradientTape() as tape:
-      compact = self.comcnn(image, training=train_comcnn)
+      compact = self.comcnn(image, training=self.trains_comcnn)
       decoded, sizes = self._jpeg_round_trip(compact, index)
       decoded = compact + tf.stop_gradient(decoded - compact)  # Identity grad.
       x_hat = self.reccnn(upsample(decoded, tf.shape(image)[1:3]),
                           training=True)
       loss, bpp, mse = self._distortion_and_rate(image, x_hat, sizes)
-    comcnn_variables = (self.comcnn.trainable_variables if train_comcnn
-                        else [])
+    comcnn_variables = (self.comcnn.trainable_variables
+                        if self.trains_comcnn else [])
     gradients = tape.gradient(
         loss, self.reccnn.trainable_variables + comcnn_variables)
     self._apply(gradients, comcnn_variables)
@@ -293,7 +293,7 @@ class Jiang2017(training.RateDistortionModel):
   def compile(self, optimizer, **kwargs):
     """`optimizer` trains the RecCNN; a second Adam, the ComCNN."""
     super().compile(optimizer=optimizer, **kwargs)
-    if self.comcnn_lr_scale > 0:
+    if self.trains_comcnn:
       self.comcnn_optimizer = tf.keras.optimizers.Adam(
           learning_rate=_ScaledLearningRate(optimizer, self.comcnn_lr_scale))
 
@@ -312,7 +312,7 @@ class Jiang2017(training.RateDistortionModel):
       loss, bpp, mse = self._coded_pass(image, index, training=True)
     reccnn_gradients = tape.gradient(loss, self.reccnn.trainable_variables)
     comcnn_gradients, comcnn_variables = [], []
-    if self.comcnn_lr_scale > 0:
+    if self.trains_comcnn:
       with tf.GradientTape() as tape:
         compact = self.comcnn(image, training=True)
         x_hat = self.reccnn(upsample(compact, tf.shape(image)[1:3]),
@@ -396,26 +396,6 @@ class Jiang2017(training.RateDistortionModel):
     return image if self.channels == 3 else image[..., 0]
 
 
-def _quality(text):
-  try:
-    value = int(text)
-  except ValueError:
-    raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-  if not 1 <= value <= 100:
-    raise argparse.ArgumentTypeError(f"JPEG quality must be 1..100: {value}")
-  return value
-
-
-def _learning_rate_scale(text):
-  try:
-    value = float(text)
-  except ValueError:
-    raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-  if not value >= 0:
-    raise argparse.ArgumentTypeError(f"must be 0 or more: {value}")
-  return value
-
-
 def add_model_flags(parser):
   parser.add_argument(
       "--channels", type=int, choices=(1, 3), default=3,
@@ -425,7 +405,7 @@ def add_model_flags(parser):
       "--reccnn_depth", type=int, default=20,
       help="Convolution layers of the RecCNN (paper: 20).")
   parser.add_argument(
-      "--train_qualities", type=_quality, nargs="+",
+      "--train_qualities", type=JPEG_QUALITY, nargs="+",
       default=list(DEFAULT_QUALITIES),
       help="JPEG qualities drawn at random per batch; the first one is used "
            "for validation.")
@@ -435,7 +415,8 @@ def add_model_flags(parser):
       help="ComCNN update: real JPEG forward with identity gradient, or no "
            "codec (the paper's eq. 6).")
   parser.add_argument(
-      "--comcnn_lr_scale", type=_learning_rate_scale, default=0.1,
+      "--comcnn_lr_scale", default=0.1,
+      type=cli.number_in_range(float, low=0),
       help="ComCNN learning rate over the RecCNN's (the authors': 1e-4 vs "
            "1e-3); 0 freezes the ComCNN.")
   # Small crops (the authors: 128 x 40x40): the RecCNN works at full
@@ -446,7 +427,7 @@ def add_model_flags(parser):
 
 def add_compress_flags(parser):
   parser.add_argument(
-      "--quality", type=_quality, default=10,
+      "--quality", type=JPEG_QUALITY, default=10,
       help="JPEG quality factor of the compact image (sets the rate).")
 
 

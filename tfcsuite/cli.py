@@ -18,6 +18,34 @@ from absl.flags import argparse_flags
 
 from tfcsuite import UserError
 
+
+def number_in_range(kind, low=None, high=None, what=None):
+  """An argparse type: `kind(text)` with low <= value <= high (None: open).
+
+  A bad value becomes argparse's one-line error, e.g. "JPEG quality must be
+  1..100: 101".
+  """
+  if low is not None and high is not None:
+    bounds = f"{low}..{high}"
+  elif low is not None:
+    bounds = f"at least {low}"
+  else:
+    bounds = f"at most {high}"
+
+  def parse(text):
+    try:
+      value = kind(text)
+    except ValueError:
+      noun = "an integer" if kind is int else "a number"
+      raise argparse.ArgumentTypeError(f"not {noun}: {text!r}") from None
+    if ((low is not None and not value >= low) or
+        (high is not None and not value <= high)):  # NaN fails both.
+      subject = f"{what} " if what else ""
+      raise argparse.ArgumentTypeError(f"{subject}must be {bounds}: {value}")
+    return value
+
+  return parse
+
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 CHECKPOINTS = REPO_ROOT / "checkpoints"
 
