@@ -31,7 +31,7 @@ import os
 import numpy as np
 
 from tfcsuite import UserError, checkpoint, container, image_io, metrics
-from tfcsuite.cli import CHECKPOINTS
+from tfcsuite.zoo import CHECKPOINTS
 from tfcsuite.datasets import kodak
 
 PAPER_QUALITIES = (5, 10)

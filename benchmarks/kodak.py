@@ -26,7 +26,8 @@ import subprocess
 import sys
 
 from tfcsuite import UserError, image_io
-from tfcsuite.cli import REPO_ROOT, number_in_range
+from tfcsuite.cli import number_in_range
+from tfcsuite.zoo import REPO_ROOT
 from tfcsuite.datasets import kodak
 
 import classical

@@ -9,7 +9,6 @@ exit status 1, never a traceback or a half-written output file.
 import argparse
 import dataclasses
 import os
-import pathlib
 import sys
 from typing import Callable
 
@@ -17,6 +16,7 @@ from absl import app
 from absl.flags import argparse_flags
 
 from tfcsuite import UserError
+from tfcsuite.zoo import CHECKPOINTS
 
 
 def number_in_range(kind, low=None, high=None, what=None):
@@ -46,8 +46,6 @@ def number_in_range(kind, low=None, high=None, what=None):
 
   return parse
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
-CHECKPOINTS = REPO_ROOT / "checkpoints"
 
 
 @dataclasses.dataclass

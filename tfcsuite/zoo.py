@@ -6,10 +6,13 @@ through this module and know nothing model-specific.
 
 import importlib.util
 import os
+import pathlib
 import sys
 
 from tfcsuite import UserError
-from tfcsuite.cli import CHECKPOINTS, REPO_ROOT
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
+CHECKPOINTS = REPO_ROOT / "checkpoints"
 
 MODEL_SCRIPTS = {
     "balle17": "models/balle17.py",
