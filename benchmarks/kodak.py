@@ -29,11 +29,8 @@ from tfcsuite import UserError, image_io
 from tfcsuite.cli import number_in_range
 from tfcsuite.zoo import REPO_ROOT
 from tfcsuite.datasets import kodak
+from tfcsuite.harness import classical, evaluation, published, report
 
-import classical
-import evaluation
-import published
-import report
 import speed
 
 README_BEGIN = "<!-- kodak-results:begin"

@@ -19,11 +19,9 @@ from PIL import Image
 
 from conftest import BENCHMARKS, PYTHON, REPO_ROOT
 
-import bitstreams
-import bjontegaard
-import classical
+from tfcsuite.harness import bitstreams, bjontegaard, classical, report
+
 import kodak as harness
-import report
 
 IMAGES = ("kodim01.png", "kodim04.png")  # One landscape, one portrait.
 QUALITIES = ("30", "70")

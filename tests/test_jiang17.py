@@ -205,7 +205,7 @@ def test_harness_measures_one_point_per_training_quality(rgb, gray):
 
 
 def test_harness_point_codes_at_its_quality(rgb, kodim, tmp_path):
-  import evaluation
+  from tfcsuite.harness import evaluation
   sizes = []
   for quality in (5, 40):
     point = evaluation.CheckpointPoint(rgb.script, rgb.ckpt, f"q{quality}", 1,

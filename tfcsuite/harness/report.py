@@ -16,9 +16,7 @@ import math
 import os
 
 from tfcsuite import image_io, metrics
-
-import bjontegaard
-import published
+from tfcsuite.harness import bjontegaard, published
 
 ANCHOR = "jpeg420"
 GENERATOR = "tfcsuite benchmarks/kodak.py"

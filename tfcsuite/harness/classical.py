@@ -16,8 +16,7 @@ import PIL
 from PIL import AvifImagePlugin, features
 
 from tfcsuite import image_io
-
-import bitstreams
+from tfcsuite.harness import bitstreams
 
 
 @dataclasses.dataclass(frozen=True)
