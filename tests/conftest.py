@@ -1,4 +1,4 @@
-"""Shared test fixtures: data folders, the benchmark modules, tiny checkpoints.
+"""Shared test fixtures: data folders, the benchmark scripts, tiny checkpoints.
 
 Read-only data lives outside the repository, in ../shared (overridable with
 TFCS_KODAK_DIR, TFCS_REFERENCE_DIR and TFCS_TRAIN_DIR); tests that need a
@@ -16,11 +16,6 @@ REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 SHARED = REPO_ROOT.parent / "shared"
 BENCHMARKS = REPO_ROOT / "benchmarks"
 PYTHON = sys.executable
-
-# The benchmark harness imports its sibling modules plainly (it is run as
-# `python benchmarks/kodak.py`); tests import them the same way.
-if str(BENCHMARKS) not in sys.path:
-  sys.path.insert(0, str(BENCHMARKS))
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 

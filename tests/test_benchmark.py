@@ -19,9 +19,8 @@ from PIL import Image
 
 from conftest import BENCHMARKS, PYTHON, REPO_ROOT
 
-from tfcsuite.harness import bitstreams, bjontegaard, classical, report
-
-import kodak as harness
+from tfcsuite.harness import (bitstreams, bjontegaard, classical, curves,
+                              kodak_cli, readme_block)
 
 IMAGES = ("kodim01.png", "kodim04.png")  # One landscape, one portrait.
 QUALITIES = ("30", "70")
@@ -360,7 +359,7 @@ def _count_encodes(monkeypatch):
 
 
 def _run_in_process(kodak_dir, out, qualities, capsys):
-  status = harness.main([
+  status = kodak_cli.main([
       "--models", "none", "--codecs", "jpeg420", "--qualities", qualities,
       "--images", ",".join(IMAGES), "--data_dir", str(kodak_dir),
       "--out", str(out), "--quiet"])
@@ -459,14 +458,16 @@ def test_bad_flag_is_one_line_error(tmp_path, kodak_dir, flags, status,
 
 def test_readme_block_is_replaced_between_markers(tmp_path):
   readme = tmp_path / "README.md"
-  readme.write_text(f"# Title\n\n{harness.README_BEGIN} (generated) -->\n"
-                    f"old table\n{harness.README_END}\n\nMore text.\n")
+  readme.write_text(
+      f"# Title\n\n{readme_block.README_BEGIN} (generated) -->\n"
+      f"old table\n{readme_block.README_END}\n\nMore text.\n")
   plot = tmp_path / "results" / "kodak_psnr.png"
-  harness.update_readme(str(readme), "| new | table |\n", [("PSNR", plot)])
+  readme_block.update_readme(str(readme), "| new | table |\n",
+                             [("PSNR", plot)])
   assert readme.read_text() == (
-      f"# Title\n\n{harness.README_BEGIN} (generated) -->\n"
+      f"# Title\n\n{readme_block.README_BEGIN} (generated) -->\n"
       f"| new | table |\n\n![PSNR](results/kodak_psnr.png)\n"
-      f"{harness.README_END}\n\nMore text.\n")
+      f"{readme_block.README_END}\n\nMore text.\n")
 
 
 def test_readme_results_come_from_the_committed_results():
@@ -474,8 +475,9 @@ def test_readme_results_come_from_the_committed_results():
   if not results.exists():
     pytest.skip("no committed full Kodak run yet")
   readme = (REPO_ROOT / "README.md").read_text()
-  begin = readme.index(harness.README_BEGIN)
-  block = readme[readme.index("\n", begin) + 1:readme.index(harness.README_END)]
+  begin = readme.index(readme_block.README_BEGIN)
+  block = readme[readme.index("\n", begin) + 1:
+                 readme.index(readme_block.README_END)]
   table = [line for line in block.splitlines() if line.startswith("|")]
   assert table, "README has no results table"
   generated = results.read_text().splitlines()
@@ -483,5 +485,5 @@ def test_readme_results_come_from_the_committed_results():
 
 
 def test_rd_loss_is_bpp_plus_lambda_mse_for_models_only():
-  assert report.rd_loss(1.25, 100., {"config": {"lmbda": 0.01}}) == 2.25
-  assert report.rd_loss(1.25, 100., {"quality": 50}) is None
+  assert curves.rd_loss(1.25, 100., {"config": {"lmbda": 0.01}}) == 2.25
+  assert curves.rd_loss(1.25, 100., {"quality": 50}) is None

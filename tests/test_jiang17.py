@@ -2,6 +2,7 @@
 trained, grayscale mode, the harness's quality sweep, and clear errors."""
 
 import dataclasses
+import importlib.util
 import io
 import json
 import os
@@ -54,9 +55,13 @@ def coder_for(script, ckpt):
 
 @pytest.fixture(scope="module")
 def grayscale_benchmark():
-  sys.path.insert(0, os.path.join(REPO, "benchmarks"))
-  import jiang17_grayscale
-  return jiang17_grayscale
+  """The script benchmarks/jiang17_grayscale.py as a module, loaded by path."""
+  spec = importlib.util.spec_from_file_location(
+      "jiang17_grayscale", os.path.join(REPO, "benchmarks",
+                                        "jiang17_grayscale.py"))
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module
 
 
 def code(model, image, quality):

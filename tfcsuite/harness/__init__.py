@@ -1,6 +1,18 @@
 """The Kodak rate-distortion benchmark harness behind `benchmarks/kodak.py`.
 
-Classical codecs and learned-model checkpoints are measured point by point
-(`evaluation`), averaged into curves and compared by Bjøntegaard deltas, then
-written as CompressAI-schema JSON, CSV, Markdown and plots.
+One concern per module, in the order a run uses them:
+
+  kodak_cli        the command line: flags, the run, one-line errors
+  curve_selection  the codecs and model checkpoints the flags select
+  classical        the classical codecs, through Pillow
+  bitstreams       the coded-data bytes of a classical codec's file
+  evaluation       measuring points on images, with a resumable cache
+  environment      CPU, threads, versions and git state of the run
+  curves           per-point means and Bjøntegaard comparisons
+  bjontegaard      BD-rate and BD-quality
+  published        TFC's published curves
+  results_files    CompressAI-schema JSON and the per-image CSV
+  markdown         the Markdown report
+  plots            the rate-distortion plots
+  readme_block     the generated results block of the README
 """

@@ -1,0 +1,169 @@
+"""Kodak rate-distortion benchmark of learned models and classical codecs.
+
+Every checkpoint of every named model (found through `tfcsuite.zoo`) and every
+classical codec at a sweep of qualities compresses each Kodak image to a real
+file, which is then decoded. Reported per image and averaged: bpp of the
+whole file and of the payload alone, the model's own rate estimate, PSNR on
+8-bit RGB, Y' PSNR, MS-SSIM and MS-SSIM dB, encode and decode times; then
+BD-rate and BD-PSNR against JPEG 4:2:0 measured in the same run and against
+the published curve of the same method. See benchmarks/README.md.
+
+Example (2 images, JPEG only, a few seconds):
+  python benchmarks/kodak.py --models none --codecs jpeg420 \\
+      --images kodim01.png,kodim02.png --qualities 30,50,70,90 \\
+      --data_dir ~/data/kodak --out /tmp/kodak
+"""
+
+import argparse
+import os
+import sys
+
+from tfcsuite import UserError, image_io
+from tfcsuite.cli import number_in_range
+from tfcsuite.datasets import kodak
+from tfcsuite.harness import (classical, curve_selection, curves, environment,
+                              evaluation, markdown, plots, published,
+                              readme_block, results_files)
+
+
+class _Parser(argparse.ArgumentParser):
+  """Reports a bad flag as one line on stderr (status 2), not a usage dump."""
+
+  def error(self, message):
+    self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def parse_args(argv):
+  parser = _Parser(
+      prog="kodak.py", description=__doc__.split("\n\n")[0],
+      formatter_class=argparse.RawDescriptionHelpFormatter,
+      epilog=__doc__.split("\n\n", 1)[1])
+  parser.add_argument(
+      "--models", default="all",
+      help="Comma-separated registered models (tfcsuite.zoo), 'all' "
+           "(default: those with a checkpoint) or 'none'.")
+  parser.add_argument(
+      "--codecs", default="all",
+      help=f"Comma-separated classical codecs: "
+           f"{', '.join(classical.CODECS)} ('jpeg' means both JPEGs), "
+           f"'all' (default) or 'none'.")
+  parser.add_argument(
+      "--checkpoint", action="append", default=[], metavar="MODEL=PATH",
+      help="Also evaluate this checkpoint folder of MODEL (repeatable).")
+  parser.add_argument(
+      "--no_shipped_checkpoints", action="store_true",
+      help="Evaluate only --checkpoint folders, not checkpoints/<model>/*.")
+  parser.add_argument(
+      "--data_dir", default=os.environ.get("TFCS_KODAK_DIR"),
+      help="Folder with kodim01.png ... kodim24.png (default: $TFCS_KODAK_DIR)."
+           " Get them with `python -m tfcsuite.datasets.kodak DIR`.")
+  parser.add_argument(
+      "--reference_dir", default=os.environ.get("TFCS_REFERENCE_DIR"),
+      help="TFC's results/image_compression folder with the published curves "
+           "(default: $TFCS_REFERENCE_DIR; without it no published curves).")
+  parser.add_argument(
+      "--out", required=True,
+      help="Output folder for JSON, CSV, Markdown and PNG results.")
+  parser.add_argument(
+      "--cache_dir", default=None,
+      help="Where finished measurements are cached so that a rerun resumes "
+           "(default: OUT/cache).")
+  parser.add_argument(
+      "--images", default=None,
+      help="Comma-separated Kodak file names (default: all 24).")
+  parser.add_argument(
+      "--qualities", action="append", default=[], metavar="[CODEC=]V1,V2,..",
+      help="Sweep values instead of the defaults: for every codec, or for one "
+           "(repeatable). Quality 0-100; for jpeg2000 the compression ratio.")
+  parser.add_argument(
+      "--threads", type=number_in_range(int, low=1),
+      default=1,
+      help="Threads for TensorFlow (intra- and inter-op) and the codec "
+           "libraries that take a thread count; recorded with the results.")
+  parser.add_argument(
+      "--keep_bitstreams", action="store_true",
+      help="Keep every compressed file next to its cached measurement.")
+  parser.add_argument(
+      "--readme", default=None,
+      help="Replace the generated results section of this Markdown file "
+           "(full 24-image runs only).")
+  parser.add_argument("--quiet", action="store_true",
+                      help="No progress bar.")
+  return parser.parse_args(argv)
+
+
+def run(argv):
+  args = parse_args(argv)
+  if not args.data_dir:
+    raise UserError("no Kodak folder: pass --data_dir or set TFCS_KODAK_DIR")
+  names = (list(dict.fromkeys(curve_selection.comma_separated(args.images)))
+           if args.images else None)
+  if names is not None and not names:
+    raise UserError("--images names no image")
+  image_paths = kodak.verify(args.data_dir, names)
+  if args.readme:
+    if len(image_paths) != len(kodak.SHA256):
+      raise UserError(f"--readme needs a full run; this one has "
+                      f"{len(image_paths)} of {len(kodak.SHA256)} images")
+    readme_block.locate(args.readme)  # Fail now, not after a long run.
+  if args.reference_dir:
+    published.check_directory(args.reference_dir)
+  if os.path.exists(args.out) and not os.path.isdir(args.out):
+    raise UserError(f"--out {args.out!r} is a file, not a folder")
+  os.makedirs(args.out, exist_ok=True)
+  cache_dir = args.cache_dir or os.path.join(args.out, "cache")
+
+  specs = (curve_selection.codec_curves(args) +
+           curve_selection.model_curves(args))
+  if not specs:
+    raise UserError("nothing to evaluate: no codec and no model checkpoint")
+  threads = dict(requested=args.threads)
+  threads.update(classical.configure_threads(args.threads))
+  points = [point for spec in specs for point in spec.points]
+  measurements, from_cache = evaluation.evaluate(
+      points, image_paths, evaluation.ResultCache(cache_dir),
+      keep_bitstreams=args.keep_bitstreams,
+      before_first_measurement=(
+          lambda: environment.configure_tensorflow_threads(args.threads,
+                                                           threads)),
+      show_progress=not args.quiet)
+
+  if "tensorflow intra_op" not in threads:
+    threads["tensorflow"] = ("not started: every measurement came from the "
+                             "cache, whose key includes the thread count")
+  curve_results = curves.aggregate(specs, measurements)
+  published_curves = curves.compare(curve_results, args.reference_dir)
+  info = environment.metadata(argv, args, image_paths, threads,
+                              len(measurements), from_cache)
+  results_files.write_json(args.out, curve_results, info)
+  results_files.write_csv(os.path.join(args.out, "kodak_per_image.csv"),
+                          measurements)
+  plot_files = plots.write_plots(args.out, curve_results, published_curves)
+  image_io.write_bytes(
+      os.path.join(args.out, "kodak.md"),
+      markdown.full_markdown(curve_results, info, plot_files).encode(),
+      overwrite=True)
+  summary = markdown.summary_markdown(curve_results, info)
+  if args.readme:
+    readme_block.update_readme(args.readme, summary, plot_files)
+  print(summary)
+  print(f"Wrote {args.out}/kodak.md, kodak.json, curves/*.json, "
+        f"kodak_per_image.csv, kodak_psnr.png, kodak_ms_ssim.png "
+        f"({len(measurements) - from_cache} measured, {from_cache} cached).")
+  return 0
+
+
+def main(argv=None):
+  argv = sys.argv[1:] if argv is None else list(argv)
+  try:
+    return run(argv)
+  except UserError as error:
+    print(f"kodak.py: error: {error}", file=sys.stderr)
+    return 1
+  except OSError as error:  # E.g. an output folder that is not writable.
+    print(f"kodak.py: error: {error}", file=sys.stderr)
+    return 1
+  except KeyboardInterrupt:
+    print("kodak.py: interrupted; finished measurements are cached, so the "
+          "same command resumes", file=sys.stderr)
+    return 130

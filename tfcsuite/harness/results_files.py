@@ -1,0 +1,80 @@
+"""A run's curves as files: CompressAI-schema JSON and a per-image CSV."""
+
+import csv
+import io
+import json
+import os
+
+from tfcsuite import image_io
+from tfcsuite.harness.curves import AVERAGED
+
+# Marks the JSON files this harness wrote (only those are ever removed).
+GENERATOR = "tfcsuite benchmarks/kodak.py"
+# kodak_per_image.csv: one row per (curve, point, image).
+CSV_COLUMNS = ("curve", "point", "image", "height", "width", "file_bytes",
+               "payload_bytes", "bpp", "payload_bpp", "model_estimate_bpp",
+               "psnr_rgb", "y_psnr", "ms_ssim_rgb", "ms_ssim_db_rgb", "mse",
+               "encode_ms", "decode_ms")
+
+
+def compressai_json(curve):
+  """A curve in CompressAI's results schema (times in seconds), plus extras."""
+  results = {}
+  for field, key in AVERAGED.items():
+    values = curve.means[field]
+    if field == "model_estimate_bpp" and all(v is None for v in values):
+      continue  # Classical codecs have no rate estimate.
+    if field in ("encode_ms", "decode_ms"):
+      values = [None if v is None else v / 1000. for v in values]
+    results[key] = values
+  return dict(
+      name=curve.name, description=curve.spec.description, results=results,
+      generator=GENERATOR, label=curve.spec.label, kind=curve.spec.kind,
+      points=curve.points, settings=curve.settings,
+      published_curve=curve.spec.published_curve,
+      comparisons=curve.comparisons)
+
+
+def _dumps(value):
+  return (json.dumps(value, indent=2, allow_nan=False) + "\n").encode()
+
+
+def write_json(out_dir, curves, metadata):
+  """Writes curves/<name>.json (CompressAI schema) and the combined kodak.json.
+
+  Per-curve files of earlier runs that this run did not produce are removed,
+  so that the folder holds one run's results only.
+  """
+  curve_dir = os.path.join(out_dir, "curves")
+  os.makedirs(curve_dir, exist_ok=True)
+  written = set()
+  for curve in curves:
+    name = curve.name + ".json"
+    image_io.write_bytes(os.path.join(curve_dir, name),
+                         _dumps(compressai_json(curve)), overwrite=True)
+    written.add(name)
+  for name in os.listdir(curve_dir):
+    path = os.path.join(curve_dir, name)
+    if name.endswith(".json") and name not in written:
+      try:
+        with open(path) as f:
+          ours = json.load(f).get("generator") == GENERATOR
+      except (OSError, ValueError, AttributeError):
+        ours = False
+      if ours:
+        os.unlink(path)
+  combined = dict(generator=GENERATOR, metadata=metadata,
+                  curves=[compressai_json(curve) for curve in curves])
+  image_io.write_bytes(os.path.join(out_dir, "kodak.json"), _dumps(combined),
+                       overwrite=True)
+
+
+def write_csv(path, measurements):
+  buffer = io.StringIO()
+  writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n",
+                          extrasaction="ignore")
+  writer.writeheader()
+  for record in measurements:
+    writer.writerow({key: "" if record.get(key) is None else record[key]
+                     for key in CSV_COLUMNS})
+  image_io.write_bytes(path, buffer.getvalue().encode(), overwrite=True)
