@@ -51,10 +51,8 @@ def plain_jpeg(gray, quality):
 def framework(model, ckpt, image, quality):
   """(reconstruction, file bytes) of ComCNN + JPEG + RecCNN."""
   from tfcsuite import coding
-  packed = container.pack(
-      coding.compress_image(model, ckpt, image, quality=quality))
-  reconstruction = coding.decompress_container(model,
-                                               container.unpack(packed))
+  packed = container.pack(coding.encode(model, ckpt, image, quality=quality))
+  reconstruction = coding.decode(model, container.unpack(packed))
   return reconstruction, len(packed)
 
 

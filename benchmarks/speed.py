@@ -75,18 +75,18 @@ def in_process_split(model_name, image_path, repeats):
   model = script.coding_model(ckpt)
   load = time.perf_counter() - start
   start = time.perf_counter()
-  packed = coding.compress_image(model, ckpt, image)
+  packed = coding.encode(model, ckpt, image)
   first_encode = time.perf_counter() - start
   start = time.perf_counter()
-  coding.decompress_container(model, packed)
+  coding.decode(model, packed)
   first_decode = time.perf_counter() - start
   encode, decode = [], []
   for _ in range(repeats):
     start = time.perf_counter()
-    packed = coding.compress_image(model, ckpt, image)
+    packed = coding.encode(model, ckpt, image)
     encode.append(time.perf_counter() - start)
     start = time.perf_counter()
-    coding.decompress_container(model, packed)
+    coding.decode(model, packed)
     decode.append(time.perf_counter() - start)
   return dict(load_s=load, first_encode_s=first_encode,
               first_decode_s=first_decode,
@@ -99,10 +99,9 @@ def train_step_times(model_name, variants, batchsize, patchsize, rounds,
   """Median seconds per training step for each RDFT implementation."""
   import numpy as np
   import tensorflow as tf
-  from tfcsuite import cli, layers, zoo
+  from tfcsuite import layers, zoo
   script = zoo.load_script(model_name)
-  defaults = cli.parse_args(script, ["speed", "train"])
-  config = script.config_from_flags(defaults)
+  config = script.config()  # The model's defaults.
   rng = np.random.default_rng(0)
   batch = tf.constant(rng.uniform(0, 255, (batchsize, patchsize, patchsize, 3)),
                       tf.float32)
@@ -111,7 +110,7 @@ def train_step_times(model_name, variants, batchsize, patchsize, rounds,
     layers.set_rdft_implementation(variant)
     tf.keras.utils.set_random_seed(0)
     model = script.training_model(config)
-    model.compile(optimizer=tf.keras.optimizers.Adam(1e-4))
+    model.prepare_training(1e-4)
     step = tf.function(model.train_step)
     step(batch)  # Tracing and warm-up.
     step(batch)

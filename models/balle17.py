@@ -39,10 +39,19 @@ Usage:
   python models/balle17.py decompress kodim01.tfci kodim01.png
 """
 
+import dataclasses
+
 import tensorflow as tf
 import tensorflow_compression as tfc
 
-from tfcsuite import cli, coding, entropy, layers, training
+from tfcsuite import cli, coding, config, entropy, layers, rate_distortion
+from tfcsuite import weights as weights_lib, zoo
+
+
+@dataclasses.dataclass
+class Config(rate_distortion.RateDistortionConfig):
+  num_filters: int = config.setting(
+      128, "Filters per layer (the paper used 192 for RGB).")
 
 
 def analysis_transform(num_filters, weights=None):
@@ -77,16 +86,17 @@ def synthesis_transform(num_filters, weights=None):
   ], name=prefix)
 
 
-class Balle2017(training.RateDistortionModel):
+class Balle2017(rate_distortion.RateDistortionModel, coding.CodingModel):
   """Transforms and factorized prior; trainable, or for coding with `weights`."""
 
-  def __init__(self, lmbda, num_filters, weights=None):
+  layout = coding.Layout(strings=("latent",), integers=(("latent_shape", 2),))
+
+  def __init__(self, config, weights=None):
     super().__init__()
-    self.lmbda = lmbda
-    self.num_filters = num_filters
-    self.analysis_transform = analysis_transform(num_filters, weights)
-    self.synthesis_transform = synthesis_transform(num_filters, weights)
-    self.prior = tfc.NoisyDeepFactorized(batch_shape=(num_filters,))
+    self.lmbda = config.lmbda
+    self.analysis_transform = analysis_transform(config.num_filters, weights)
+    self.synthesis_transform = synthesis_transform(config.num_filters, weights)
+    self.prior = tfc.NoisyDeepFactorized(batch_shape=(config.num_filters,))
     if weights is None:
       self.build((None, None, None, 3))  # Creates the trainable variables.
     else:
@@ -106,57 +116,35 @@ class Balle2017(training.RateDistortionModel):
 
   def export_weights(self):
     """Materialized transform weights plus prior and coding tables."""
-    weights = layers.materialized_weights(self.analysis_transform)
-    weights.update(layers.materialized_weights(self.synthesis_transform))
-    weights.update(entropy.factorized_prior_weights(self.prior, "latent"))
-    return weights
+    return dict(weights_lib.export(self, priors={"latent": self.prior}),
+                **entropy.factorized_coding_tables(self.prior, "latent"))
 
   def initialize_from(self, weights):
-    layers.initialize_from(self.analysis_transform, weights)
-    layers.initialize_from(self.synthesis_transform, weights)
-    entropy.restore_prior(self.prior, weights, "latent")
+    weights_lib.restore(self, weights, priors={"latent": self.prior})
 
-  @tf.function(input_signature=[
-      tf.TensorSpec(shape=(None, None, 3), dtype=tf.uint8)])
-  def compress(self, x):
-    """Image to (range-coded string, latent shape)."""
-    y = self.analysis_transform(tf.cast(x, tf.float32)[None])
-    return self.entropy_model.compress(y), tf.shape(y)[1:-1]
+  def compress(self, image):
+    y = self.analysis_transform(tf.cast(image, tf.float32)[None])
+    return dict(latent=self.entropy_model.compress(y),
+                latent_shape=tf.shape(y)[1:-1])
 
-  @tf.function(input_signature=[
-      tf.TensorSpec(shape=(2,), dtype=tf.int32),
-      tf.TensorSpec(shape=(1,), dtype=tf.string),
-      tf.TensorSpec(shape=(2,), dtype=tf.int32)])
-  def decompress(self, x_shape, string, y_shape):
-    """Inverse of `compress`, cropping the reconstruction to `x_shape`."""
-    y_hat = self.entropy_model.decompress(string, y_shape)
-    return coding.reconstructed_image(self.synthesis_transform(y_hat), x_shape)
+  def decompress(self, fields, shape):
+    y_hat = self.entropy_model.decompress([fields["latent"]],
+                                          fields["latent_shape"])
+    return coding.reconstructed_image(self.synthesis_transform(y_hat), shape)
 
-  def estimate_bits(self, x):
+  def estimate_bits(self, image):
     """Information content of the quantized latents under the prior (bits)."""
     entropy_model = tfc.ContinuousBatchedEntropyModel(
         self.prior, coding_rank=3, compression=False)
-    y = self.analysis_transform(tf.cast(x, tf.float32)[None])
+    y = self.analysis_transform(tf.cast(image, tf.float32)[None])
     _, bits = entropy_model(y, training=False)
-    return tf.reduce_sum(bits)
+    return float(tf.reduce_sum(bits))
 
 
-def add_model_flags(parser):
-  parser.add_argument("--num_filters", type=int, default=128,
-                      help="Filters per layer (the paper used 192 for RGB).")
-
-
-SCRIPT = cli.ModelScript(
-    name="balle17",
-    description=__doc__.splitlines()[0],
-    default_checkpoint="lambda0.01",
-    add_model_flags=add_model_flags,
-    config_from_flags=lambda args: dict(lmbda=args.lmbda,
-                                        num_filters=args.num_filters),
-    training_model=lambda config: Balle2017(**config),
-    coding_model=lambda ckpt: Balle2017(weights=ckpt.weights, **ckpt.config),
-    published_curve="balle-2017-iclr-opt-mse",
-)
+SCRIPT = zoo.ModelScript(
+    name="balle17", description=__doc__.splitlines()[0], model=Balle2017,
+    config=Config, default_checkpoint="lambda0.01",
+    published_curve="balle-2017-iclr-opt-mse")
 
 if __name__ == "__main__":
   cli.main(SCRIPT)

@@ -80,10 +80,26 @@ Usage:
   python models/balle18.py decompress kodim01.tfci kodim01.png
 """
 
+import dataclasses
+
 import tensorflow as tf
 import tensorflow_compression as tfc
 
-from tfcsuite import cli, coding, entropy, layers, training
+from tfcsuite import cli, coding, config, entropy, layers, rate_distortion
+from tfcsuite import weights as weights_lib, zoo
+
+
+@dataclasses.dataclass
+class Config(rate_distortion.RateDistortionConfig):
+  num_filters: int = config.setting(
+      128, "N: filters of the hidden layers and channels of the hyper-latents "
+           "(paper: 128 at low rates, 192 at high rates; TFC: 192).")
+  num_latent_filters: int = config.setting(
+      192, "M: channels of the latents (paper: 192 at low rates, 320 at high "
+           "rates; TFC: equal to --num_filters).")
+  num_scales: int = config.setting(64, "Entries of the scale table.")
+  scale_min: float = config.setting(.11, "Smallest scale of the table.")
+  scale_max: float = config.setting(256., "Largest scale of the table.")
 
 
 def analysis_transform(num_filters, num_latent_filters, weights=None):
@@ -155,14 +171,19 @@ def crop_to(tensor, spatial_shape):
   return tensor[:, :spatial_shape[0], :spatial_shape[1], :]
 
 
-class Balle2018(training.RateDistortionModel):
+class Balle2018(rate_distortion.RateDistortionModel, coding.CodingModel):
   """Transforms, hyperprior and scale table; trainable, or for coding."""
 
-  def __init__(self, lmbda, num_filters, num_latent_filters, num_scales,
-               scale_min, scale_max, weights=None):
+  layout = coding.Layout(strings=("latent", "side"),
+                         integers=(("latent_shape", 2), ("side_shape", 2)))
+
+  def __init__(self, config, weights=None):
     super().__init__()
-    self.lmbda = lmbda
-    self.scale_table = entropy.ScaleTable(num_scales, scale_min, scale_max)
+    self.lmbda = config.lmbda
+    num_filters = config.num_filters
+    num_latent_filters = config.num_latent_filters
+    self.scale_table = entropy.ScaleTable(config.num_scales, config.scale_min,
+                                          config.scale_max)
     self.analysis_transform = analysis_transform(
         num_filters, num_latent_filters, weights)
     self.synthesis_transform = synthesis_transform(num_filters, weights)
@@ -181,11 +202,6 @@ class Balle2018(training.RateDistortionModel):
           weights, "latent")
       self.integer_hyper_synthesis = layers.IntegerTransform(
           self.hyper_synthesis_transform)
-
-  def transforms(self):
-    """The four transforms, whose weights a checkpoint stores."""
-    return (self.analysis_transform, self.synthesis_transform,
-            self.hyper_analysis_transform, self.hyper_synthesis_transform)
 
   def hyper_bottleneck(self):
     """The hyper-latents' entropy model for training and rate estimates."""
@@ -207,17 +223,12 @@ class Balle2018(training.RateDistortionModel):
 
   def export_weights(self):
     """Materialized transform weights, hyperprior and both coding tables."""
-    weights = {}
-    for transform in self.transforms():
-      weights.update(layers.materialized_weights(transform))
-    weights.update(entropy.factorized_prior_weights(self.hyperprior, "hyper"))
-    weights.update(self.scale_table.coding_weights("latent"))
-    return weights
+    return dict(weights_lib.export(self, priors={"hyper": self.hyperprior}),
+                **entropy.factorized_coding_tables(self.hyperprior, "hyper"),
+                **self.scale_table.coding_weights("latent"))
 
   def initialize_from(self, weights):
-    for transform in self.transforms():
-      layers.initialize_from(transform, weights)
-    entropy.restore_prior(self.hyperprior, weights, "hyper")
+    weights_lib.restore(self, weights, priors={"hyper": self.hyperprior})
 
   def scale_indexes(self, z_hat, y_shape):
     """Integer scale-table index of every latent, exactly, from z_hat.
@@ -233,77 +244,41 @@ class Balle2018(training.RateDistortionModel):
     z_hat = self.hyper_entropy_model.decompress(side_string, z_shape)
     return self.scale_indexes(z_hat, y_shape)
 
-  @tf.function(input_signature=[
-      tf.TensorSpec(shape=(None, None, 3), dtype=tf.uint8)])
-  def compress(self, x):
-    """Image to (latent string, side string, latent and hyper-latent shape)."""
-    y = self.analysis_transform(tf.cast(x, tf.float32)[None])
+  def compress(self, image):
+    y = self.analysis_transform(tf.cast(image, tf.float32)[None])
     z = self.hyper_analysis_transform(y)
     y_shape, z_shape = tf.shape(y)[1:-1], tf.shape(z)[1:-1]
     side_string = self.hyper_entropy_model.compress(z)
     # Derived from the side string, by the decoder's own computation.
     indexes = self.decode_scale_indexes(side_string, y_shape, z_shape)
-    string = self.latent_entropy_model.compress(y, indexes)
-    return string, side_string, y_shape, z_shape
+    return dict(latent=self.latent_entropy_model.compress(y, indexes),
+                side=side_string, latent_shape=y_shape, side_shape=z_shape)
 
-  @tf.function(input_signature=[
-      tf.TensorSpec(shape=(2,), dtype=tf.int32),
-      tf.TensorSpec(shape=(1,), dtype=tf.string),
-      tf.TensorSpec(shape=(1,), dtype=tf.string),
-      tf.TensorSpec(shape=(2,), dtype=tf.int32),
-      tf.TensorSpec(shape=(2,), dtype=tf.int32)])
-  def decompress(self, x_shape, string, side_string, y_shape, z_shape):
-    """Inverse of `compress`, cropping the reconstruction to `x_shape`."""
-    indexes = self.decode_scale_indexes(side_string, y_shape, z_shape)
-    y_hat = self.latent_entropy_model.decompress(string, indexes)
-    return coding.reconstructed_image(self.synthesis_transform(y_hat), x_shape)
+  def decompress(self, fields, shape):
+    indexes = self.decode_scale_indexes(
+        [fields["side"]], fields["latent_shape"], fields["side_shape"])
+    y_hat = self.latent_entropy_model.decompress([fields["latent"]], indexes)
+    return coding.reconstructed_image(self.synthesis_transform(y_hat), shape)
 
-  def estimate_bits(self, x):
+  def estimate_bits(self, image):
     """Information content of z and y under the model (bits).
 
     y is measured with the scales the coder uses (exact indexes).
     """
-    y = self.analysis_transform(tf.cast(x, tf.float32)[None])
+    y = self.analysis_transform(tf.cast(image, tf.float32)[None])
     z = self.hyper_analysis_transform(y)
     _, side_bits = self.hyper_bottleneck()(z, training=False)
     indexes = self.scale_indexes(self.hyper_entropy_model.quantize(z),
                                  tf.shape(y)[1:3])
     _, bits = self.scale_table.entropy_model()(
         y, tf.cast(indexes, tf.float32), training=False)
-    return tf.reduce_sum(bits) + tf.reduce_sum(side_bits)
+    return float(tf.reduce_sum(bits) + tf.reduce_sum(side_bits))
 
 
-def add_model_flags(parser):
-  parser.add_argument(
-      "--num_filters", type=int, default=128,
-      help="N: filters of the hidden layers and channels of the hyper-latents "
-           "(paper: 128 at low rates, 192 at high rates; TFC: 192).")
-  parser.add_argument(
-      "--num_latent_filters", type=int, default=192,
-      help="M: channels of the latents (paper: 192 at low rates, 320 at high "
-           "rates; TFC: equal to --num_filters).")
-  parser.add_argument("--num_scales", type=int, default=64,
-                      help="Entries of the scale table.")
-  parser.add_argument("--scale_min", type=float, default=.11,
-                      help="Smallest scale of the table.")
-  parser.add_argument("--scale_max", type=float, default=256.,
-                      help="Largest scale of the table.")
-
-
-SCRIPT = cli.ModelScript(
-    name="balle18",
-    description=__doc__.splitlines()[0],
-    default_checkpoint="lambda0.01",
-    add_model_flags=add_model_flags,
-    config_from_flags=lambda args: dict(
-        lmbda=args.lmbda, num_filters=args.num_filters,
-        num_latent_filters=args.num_latent_filters,
-        num_scales=args.num_scales, scale_min=args.scale_min,
-        scale_max=args.scale_max),
-    training_model=lambda config: Balle2018(**config),
-    coding_model=lambda ckpt: Balle2018(weights=ckpt.weights, **ckpt.config),
-    published_curve="balle-2018-iclr-opt-mse",
-)
+SCRIPT = zoo.ModelScript(
+    name="balle18", description=__doc__.splitlines()[0], model=Balle2018,
+    config=Config, default_checkpoint="lambda0.01",
+    published_curve="balle-2018-iclr-opt-mse")
 
 if __name__ == "__main__":
   cli.main(SCRIPT)

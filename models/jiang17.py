@@ -81,16 +81,43 @@ Usage:
   python models/jiang17.py decompress kodim01.tfci kodim01.png
 """
 
+import dataclasses
 import functools
 
 import numpy as np
 import tensorflow as tf
 
-from tfcsuite import UserError, cli, coding, metrics, training
+from tfcsuite import UserError, cli, coding, config, metrics, trainable, zoo
 
 DCT_METHOD = "INTEGER_ACCURATE"  # libjpeg's accurate integer IDCT, everywhere.
-DEFAULT_QUALITIES = (5, 10, 20, 40, 60, 80)
 JPEG_QUALITY = cli.number_in_range(int, 1, 100, what="JPEG quality")
+
+
+@dataclasses.dataclass
+class Config(config.ModelConfig):
+  channels: int = config.setting(
+      3, "3: RGB; 1: grayscale (BT.601 luma), as in the paper's tables.",
+      type=int, choices=(1, 3))
+  num_filters: int = config.setting(64, "Filters of every hidden layer.")
+  reccnn_depth: int = config.setting(
+      20, "Convolution layers of the RecCNN (paper: 20).")
+  train_qualities: list = config.setting(
+      [5, 10, 20, 40, 60, 80], "JPEG qualities drawn at random per batch; "
+      "the first one is used for validation.", type=JPEG_QUALITY, nargs="+")
+  comcnn_codec: str = config.setting(
+      "straight_through", "ComCNN update: real JPEG forward with identity "
+      "gradient, or no codec (the paper's eq. 6).",
+      choices=("straight_through", "bypass"))
+  comcnn_lr_scale: float = config.setting(
+      0.1, "ComCNN learning rate over the RecCNN's (the authors': 1e-4 vs "
+      "1e-3); 0 freezes the ComCNN.", type=cli.number_in_range(float, low=0))
+
+
+@dataclasses.dataclass
+class CompressOptions:
+  quality: int = config.setting(
+      10, "JPEG quality factor of the compact image (sets the rate).",
+      type=JPEG_QUALITY)
 
 
 class ReflectConv(tf.keras.layers.Layer):
@@ -98,8 +125,9 @@ class ReflectConv(tf.keras.layers.Layer):
 
   def __init__(self, filters, strides=1, zero_init=False, name=None):
     super().__init__(name=name)
+    # Named as its wrapper, so the checkpoint key is "<net>/conv_0/kernel".
     self.conv = tf.keras.layers.Conv2D(
-        filters, 3, strides=strides, padding="valid", name="conv",
+        filters, 3, strides=strides, padding="valid", name=name,
         kernel_initializer="zeros" if zero_init else "he_normal")
 
   def call(self, x):
@@ -196,22 +224,7 @@ def grayscale(images):
   return tf.cast(tf.round(luma), tf.float32)[..., None]
 
 
-class _ScaledLearningRate(tf.keras.optimizers.schedules.LearningRateSchedule):
-  """`scale` times another optimizer's current learning rate."""
-
-  def __init__(self, optimizer, scale):
-    self.optimizer = optimizer
-    self.scale = scale
-
-  def __call__(self, step):
-    del step  # The other optimizer's schedule has already used it.
-    return self.scale * tf.convert_to_tensor(self.optimizer.learning_rate)
-
-  def get_config(self):
-    return dict(scale=self.scale)
-
-
-class Jiang2017(training.RateDistortionModel):
+class Jiang2017(trainable.TrainableModel, coding.CodingModel):
   """ComCNN and RecCNN; trainable, or for coding when given `weights`.
 
   The shared trainer's metrics are the reconstruction MSE (0..255) after the
@@ -220,27 +233,31 @@ class Jiang2017(training.RateDistortionModel):
   training quality (validation).
   """
 
-  def __init__(self, channels=3, num_filters=64, reccnn_depth=20,
-               train_qualities=DEFAULT_QUALITIES,
-               comcnn_codec="straight_through", comcnn_lr_scale=0.1,
-               weights=None):
+  metric_names = ("loss", "bpp", "mse")
+  layout = coding.Layout(strings=("jpeg",), integers=(("quality", 1),))
+
+  def __init__(self, config, weights=None):
     super().__init__()
-    self.channels = channels
-    self.train_qualities = tuple(int(q) for q in train_qualities)
-    self.comcnn_codec = comcnn_codec
-    self.comcnn_lr_scale = float(comcnn_lr_scale)
+    self.channels = config.channels
+    self.train_qualities = tuple(int(q) for q in config.train_qualities)
+    self.comcnn_codec = config.comcnn_codec
+    self.comcnn_lr_scale = float(config.comcnn_lr_scale)
     self.trains_comcnn = self.comcnn_lr_scale > 0
-    self.comcnn = ComCNN(channels, num_filters)
-    self.reccnn = RecCNN(channels, num_filters, reccnn_depth)
+    self.comcnn = ComCNN(config.channels, config.num_filters)
+    self.reccnn = RecCNN(config.channels, config.num_filters,
+                         config.reccnn_depth)
     for network in (self.comcnn, self.reccnn):  # Creates the variables.
-      network(tf.zeros((1, 8, 8, channels)), training=False)
+      network(tf.zeros((1, 8, 8, config.channels)), training=False)
     if weights is not None:
       self.initialize_from(weights)
 
-  def call(self, x, training=False):
-    """(loss, bpp, mse) through the real codec at the first quality."""
-    del training  # Evaluation only; train_step does the training passes.
-    return self._coded_pass(self.model_input(x), tf.constant(0))
+  def create_optimizers(self, learning_rate):
+    """Adam for the RecCNN; a second Adam, scaled, for the ComCNN."""
+    optimizers = super().create_optimizers(learning_rate)
+    if self.trains_comcnn:
+      optimizers["comcnn_optimizer"] = tf.keras.optimizers.Adam(
+          trainable.ScaledLearningRate(learning_rate, self.comcnn_lr_scale))
+    return optimizers
 
   def model_input(self, x):
     """0..255 RGB batch to the networks' input in [0, 1]."""
@@ -266,10 +283,10 @@ class Jiang2017(training.RateDistortionModel):
     mse = tf.reduce_mean(tf.math.squared_difference(image, x_hat)) * 255. ** 2
     pixels = tf.cast(tf.reduce_prod(tf.shape(image)[:3]), tf.float32)
     bpp = 8. * tf.cast(tf.reduce_sum(sizes), tf.float32) / pixels
-    return mse, bpp, mse
+    return dict(loss=mse, bpp=bpp, mse=mse)
 
-  def train_step(self, x):
-    image = self.model_input(x)
+  def training_step(self, batch):
+    image = self.model_input(batch)
     index = tf.random.uniform((), 0, len(self.train_qualities), tf.int32)
     if self.comcnn_codec == "bypass":
       return self._alternating_step(image, index)
@@ -282,35 +299,29 @@ class Jiang2017(training.RateDistortionModel):
       decoded = compact + tf.stop_gradient(decoded - compact)  # Identity grad.
       x_hat = self.reccnn(upsample(decoded, tf.shape(image)[1:3]),
                           training=True)
-      loss, bpp, mse = self._distortion_and_rate(image, x_hat, sizes)
+      values = self._distortion_and_rate(image, x_hat, sizes)
     comcnn_variables = (self.comcnn.trainable_variables
                         if self.trains_comcnn else [])
     gradients = tape.gradient(
-        loss, self.reccnn.trainable_variables + comcnn_variables)
+        values["loss"], self.reccnn.trainable_variables + comcnn_variables)
     self._apply(gradients, comcnn_variables)
-    return self._update_metrics(loss, bpp, mse)
-
-  def compile(self, optimizer, **kwargs):
-    """`optimizer` trains the RecCNN; a second Adam, the ComCNN."""
-    super().compile(optimizer=optimizer, **kwargs)
-    if self.trains_comcnn:
-      self.comcnn_optimizer = tf.keras.optimizers.Adam(
-          learning_rate=_ScaledLearningRate(optimizer, self.comcnn_lr_scale))
+    return values
 
   def _apply(self, gradients, comcnn_variables):
     """Applies RecCNN gradients followed by `comcnn_variables`' ones."""
     reccnn_variables = self.reccnn.trainable_variables
     self.optimizer.apply_gradients(
         zip(gradients[:len(reccnn_variables)], reccnn_variables))
-    if comcnn_variables:  # After the RecCNN's: its learning rate is current.
+    if comcnn_variables:
       self.comcnn_optimizer.apply_gradients(
           zip(gradients[len(reccnn_variables):], comcnn_variables))
 
   def _alternating_step(self, image, index):
     """The paper's eq. 5 update, then eq. 6 with the codec left out."""
     with tf.GradientTape() as tape:
-      loss, bpp, mse = self._coded_pass(image, index, training=True)
-    reccnn_gradients = tape.gradient(loss, self.reccnn.trainable_variables)
+      values = self._coded_pass(image, index, training=True)
+    reccnn_gradients = tape.gradient(values["loss"],
+                                     self.reccnn.trainable_variables)
     comcnn_gradients, comcnn_variables = [], []
     if self.trains_comcnn:
       with tf.GradientTape() as tape:
@@ -321,30 +332,11 @@ class Jiang2017(training.RateDistortionModel):
       comcnn_variables = self.comcnn.trainable_variables
       comcnn_gradients = tape.gradient(comcnn_loss, comcnn_variables)
     self._apply(reccnn_gradients + comcnn_gradients, comcnn_variables)
-    return self._update_metrics(loss, bpp, mse)
+    return values
 
-  def test_step(self, x):
-    return self._update_metrics(*self(x, training=False))
-
-  def named_variables(self):
-    """{"comcnn/conv_0/kernel": variable, ...}, BN moving statistics included."""
-    named = {}
-    for network in (self.comcnn, self.reccnn):
-      for stage in network.stages:
-        layer = stage.conv if isinstance(stage, ReflectConv) else stage
-        for variable in layer.weights:
-          short = variable.name.split("/")[-1].split(":")[0]
-          named[f"{network.name}/{stage.name}/{short}"] = variable
-    return named
-
-  def export_weights(self):
-    return {name: v.numpy() for name, v in self.named_variables().items()}
-
-  def initialize_from(self, weights):
-    for name, variable in self.named_variables().items():
-      if name not in weights:
-        raise UserError(f"checkpoint has no weights for {name!r}")
-      variable.assign(weights[name])
+  def evaluation_step(self, batch):
+    """The metrics through the real codec at the first training quality."""
+    return self._coded_pass(self.model_input(batch), tf.constant(0))
 
   # Coding ------------------------------------------------------------------
 
@@ -361,82 +353,29 @@ class Jiang2017(training.RateDistortionModel):
     image = self.model_input(tf.cast(x, tf.float32)[None])
     return to_uint8(self.comcnn(image, training=False))[0]
 
-  def compress(self, x, quality=10):
-    """Image to (JPEG file of the compact image, quality).
-
-    A plain method: JPEG's quality is a parameter of the encoder, not a
-    tensor, and the shared coding runs `compress` eagerly anyway.
-    """
+  def compress(self, image, quality=10):
+    """Image to the JPEG file of its compact image, and the quality."""
     quality = int(quality)
     if not 1 <= quality <= 100:
       raise UserError(f"JPEG quality must be 1..100, not {quality}")
-    if min(x.shape[0], x.shape[1]) < 2:
+    if min(image.shape[0], image.shape[1]) < 2:
       raise UserError("image must be at least 2x2 pixels")
-    jpeg = tf.io.encode_jpeg(self.compact_image(x), quality=quality,
-                                optimize_size=True)
-    return tf.reshape(jpeg, (1,)), tf.constant([quality], tf.int32)
+    jpeg = tf.io.encode_jpeg(self.compact_image(image), quality=quality,
+                             optimize_size=True)
+    return dict(jpeg=jpeg, quality=[quality])
 
-  @tf.function(input_signature=[
-      tf.TensorSpec(shape=(2,), dtype=tf.int32),
-      tf.TensorSpec(shape=(1,), dtype=tf.string),
-      tf.TensorSpec(shape=(1,), dtype=tf.int32)])
-  def decompress(self, x_shape, jpeg, quality):
-    """Inverse of `compress`: decode, upsample, restore, crop to `x_shape`."""
-    tf.debugging.assert_equal(
-        (quality >= 1) & (quality <= 100), True,
-        message="JPEG quality outside 1..100")
-    decoded = tf.io.decode_jpeg(jpeg[0], channels=self.channels,
+  def decompress(self, fields, shape):
+    """Inverse of `compress`: decode, upsample, restore, crop to `shape`."""
+    if not 1 <= fields["quality"][0] <= 100:
+      raise coding.ContainerError("JPEG quality outside 1..100")
+    decoded = tf.io.decode_jpeg(fields["jpeg"], channels=self.channels,
                                 dct_method=DCT_METHOD)
-    tf.debugging.assert_equal(
-        tf.shape(decoded)[:2], (x_shape + 1) // 2,
-        message="JPEG size does not match the image size")
+    if tuple(decoded.shape[:2]) != ((shape[0] + 1) // 2, (shape[1] + 1) // 2):
+      raise coding.ContainerError("JPEG size does not match the image size")
     compact = tf.cast(decoded, tf.float32)[None] / 255.
-    x_hat = self.reccnn(upsample(compact, x_shape), training=False)
-    image = coding.reconstructed_image(x_hat * 255., x_shape)
+    x_hat = self.reccnn(upsample(compact, shape), training=False)
+    image = coding.reconstructed_image(x_hat * 255., shape)
     return image if self.channels == 3 else image[..., 0]
-
-
-def add_model_flags(parser):
-  parser.add_argument(
-      "--channels", type=int, choices=(1, 3), default=3,
-      help="3: RGB; 1: grayscale (BT.601 luma), as in the paper's tables.")
-  parser.add_argument("--num_filters", type=int, default=64)
-  parser.add_argument(
-      "--reccnn_depth", type=int, default=20,
-      help="Convolution layers of the RecCNN (paper: 20).")
-  parser.add_argument(
-      "--train_qualities", type=JPEG_QUALITY, nargs="+",
-      default=list(DEFAULT_QUALITIES),
-      help="JPEG qualities drawn at random per batch; the first one is used "
-           "for validation.")
-  parser.add_argument(
-      "--comcnn_codec", choices=("straight_through", "bypass"),
-      default="straight_through",
-      help="ComCNN update: real JPEG forward with identity gradient, or no "
-           "codec (the paper's eq. 6).")
-  parser.add_argument(
-      "--comcnn_lr_scale", default=0.1,
-      type=cli.number_in_range(float, low=0),
-      help="ComCNN learning rate over the RecCNN's (the authors': 1e-4 vs "
-           "1e-3); 0 freezes the ComCNN.")
-  # Small crops (the authors: 128 x 40x40): the RecCNN works at full
-  # resolution with 64 channels in all 20 layers, and the ComCNN's gradient
-  # goes back through all of them; 8 x 64x64 is about 2 s a step here.
-  parser.set_defaults(batchsize=8, patchsize=64)
-
-
-def add_compress_flags(parser):
-  parser.add_argument(
-      "--quality", type=JPEG_QUALITY, default=10,
-      help="JPEG quality factor of the compact image (sets the rate).")
-
-
-def config_from_flags(args):
-  return dict(channels=args.channels, num_filters=args.num_filters,
-              reccnn_depth=args.reccnn_depth,
-              train_qualities=list(args.train_qualities),
-              comcnn_codec=args.comcnn_codec,
-              comcnn_lr_scale=args.comcnn_lr_scale)
 
 
 def operating_points(checkpoint):
@@ -450,19 +389,15 @@ def operating_points(checkpoint):
           for q in sorted(checkpoint.config["train_qualities"])]
 
 
-SCRIPT = cli.ModelScript(
-    name="jiang17",
-    description=__doc__.splitlines()[0],
-    default_checkpoint="rgb",
-    add_model_flags=add_model_flags,
-    config_from_flags=config_from_flags,
-    training_model=lambda config: Jiang2017(**config),
-    coding_model=lambda ckpt: Jiang2017(weights=ckpt.weights, **ckpt.config),
-    add_compress_flags=add_compress_flags,
-    compress_options=lambda args: dict(quality=args.quality),
-    operating_points=operating_points,
-    rate_distortion_lambda=False,
-)
+SCRIPT = zoo.ModelScript(
+    name="jiang17", description=__doc__.splitlines()[0], model=Jiang2017,
+    config=Config, default_checkpoint="rgb",
+    compress_options=CompressOptions, operating_points=operating_points,
+    # Small crops (the authors: 128 x 40x40): the RecCNN works at full
+    # resolution with 64 channels in all 20 layers, and the ComCNN's
+    # gradient goes back through all of them; 8 x 64x64 is about 2 s a step
+    # here.
+    training_defaults=dict(batchsize=8, patchsize=64))
 
 if __name__ == "__main__":
   cli.main(SCRIPT)

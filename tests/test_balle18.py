@@ -14,7 +14,8 @@ import types
 import numpy as np
 import pytest
 
-from tfcsuite import checkpoint, cli, coding, container, image_io, metrics, zoo
+from tfcsuite import (checkpoint, cli, coding, config, container, image_io,
+                      metrics, zoo)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(REPO, "models", "balle18.py")
@@ -87,7 +88,7 @@ def test_registered_with_its_published_curve():
   assert script.default_checkpoint == "lambda0.01"
   assert script.published_curve == "balle-2018-iclr-opt-mse"
   defaults = cli.parse_args(script, ["balle18.py", "train"])
-  assert script.config_from_flags(defaults) == dict(
+  assert config.from_flags(script.config, defaults).to_dict() == dict(
       lmbda=0.01, num_filters=128, num_latent_filters=192, num_scales=64,
       scale_min=0.11, scale_max=256.)
 
@@ -122,7 +123,7 @@ def probe(role, threads, checkpoint_path, kodak_dir, out_dir):
     if role == "encoder":
       image = image_io.read_image(path)
       image_io.write_bytes(bitstream, container.pack(
-          coding.compress_image(model, ckpt, image)), overwrite=True)
+          coding.encode(model, ckpt, image)), overwrite=True)
       latents = tf.round(model.analysis_transform(
           tf.constant(image, tf.float32)[None]))
     parsed = container.unpack(image_io.read_bytes(bitstream), "balle18")
@@ -133,7 +134,7 @@ def probe(role, threads, checkpoint_path, kodak_dir, out_dir):
       latents = model.latent_entropy_model.decompress(string, indexes)
     results[f"{name}/indexes"] = indexes.numpy()
     results[f"{name}/latents"] = latents.numpy()
-    results[f"{name}/pixels"] = coding.decompress_container(model, parsed)
+    results[f"{name}/pixels"] = coding.decode(model, parsed)
   np.savez_compressed(os.path.join(out_dir, f"{role}.npz"), **results)
 
 
@@ -189,7 +190,7 @@ def test_cli_round_trip_in_fresh_processes(tiny, kodak_dir, tmp_path):
   parsed = container.unpack(data, "balle18")
   assert len(parsed.strings) == 2 and len(parsed.integers) == 4
   np.testing.assert_array_equal(
-      decoded, coding.decompress_container(tiny.coder, parsed))
+      decoded, coding.decode(tiny.coder, parsed))
   actual_bpp = metrics.bits_per_pixel(len(data), 77, 131)
   assert f"Actual bits per pixel: {actual_bpp:0.4f}" in compressed.stdout
   assert "Information content (model estimate, bpp): " in compressed.stdout
@@ -203,8 +204,8 @@ def test_coding_model_computes_the_trained_function(tiny, trained, kodak_dir):
   y = trained.analysis_transform(tf.constant(image, tf.float32)[None])
   expected = trained.synthesis_transform(tf.round(y))
   expected = tf.saturate_cast(tf.round(expected[0]), tf.uint8).numpy()
-  decoded = coding.decompress_container(
-      tiny.coder, coding.compress_image(tiny.coder, tiny.ckpt, image))
+  decoded = coding.decode(
+      tiny.coder, coding.encode(tiny.coder, tiny.ckpt, image))
   assert np.mean(decoded != expected) < 1e-3  # Float rounding ties only.
 
   z_hat = tiny.coder.hyper_entropy_model.quantize(

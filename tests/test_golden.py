@@ -42,7 +42,7 @@ def test_golden_file_decodes_to_the_golden_image(stem):
   parsed = container.unpack((GOLDEN / f"{stem}.tfci").read_bytes(),
                             entry["model"])
   assert parsed.weights_crc32 == ckpt.fingerprint
-  decoded = coding.decompress_container(script.coding_model(ckpt), parsed)
+  decoded = coding.decode(script.coding_model(ckpt), parsed)
   np.testing.assert_array_equal(decoded, _png(GOLDEN / f"{stem}.png"))
 
 
@@ -53,7 +53,7 @@ def test_golden_crop_compresses_to_the_golden_file(stem):
   ckpt = checkpoint.load(
       str(REPO_ROOT / "checkpoints" / entry["model"] / entry["checkpoint"]),
       entry["model"])
-  packed = container.pack(coding.compress_image(
+  packed = container.pack(coding.encode(
       script.coding_model(ckpt), ckpt, _png(GOLDEN / "astronaut_64x96.png"),
       **entry["options"]))
   assert packed == (GOLDEN / f"{stem}.tfci").read_bytes()
@@ -67,8 +67,8 @@ def _training_model(model):
   script = zoo.load_script(model)
   trainable = script.training_model(exported.config)
   # As `train`: a schedule, so the learning rate is no variable.
-  trainable.compile(optimizer=tf.keras.optimizers.Adam(
-      training.WarmupCosineDecay(1e-3, total_steps=4, warmup_steps=1)))
+  trainable.prepare_training(
+      training.WarmupCosineDecay(1e-3, total_steps=4, warmup_steps=1))
   return trainable, exported
 
 

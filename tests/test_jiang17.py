@@ -66,11 +66,9 @@ def grayscale_benchmark():
 
 def code(model, image, quality):
   """(container, packed file, reconstruction) at a JPEG quality."""
-  coded = coding.compress_image(model.coder, model.ckpt, image,
-                                quality=quality)
+  coded = coding.encode(model.coder, model.ckpt, image, quality=quality)
   packed = container.pack(coded)
-  reconstruction = coding.decompress_container(model.coder,
-                                               container.unpack(packed))
+  reconstruction = coding.decode(model.coder, container.unpack(packed))
   return coded, packed, reconstruction
 
 
@@ -161,7 +159,7 @@ def test_training_updates_both_networks_and_their_bn_statistics(rgb, kodim):
   import tensorflow as tf
   model = rgb.script.training_model(rgb.ckpt.config)
   model.initialize_from(rgb.ckpt.weights)
-  model.compile(optimizer=tf.keras.optimizers.Adam(1e-3))
+  model.prepare_training(1e-3)
   before = model.export_weights()
   batch = tf.constant(kodim[None, :64, :64], tf.float32)
   model.train_step(tf.concat([batch, batch[:, ::-1]], 0))
@@ -177,7 +175,7 @@ def test_training_updates_both_networks_and_their_bn_statistics(rgb, kodim):
 def _first_adam_step(model, kodim):
   """{variable name: largest |change|} after one step at learning rate 1e-3."""
   import tensorflow as tf
-  model.compile(optimizer=tf.keras.optimizers.Adam(1e-3))
+  model.prepare_training(1e-3)
   before = model.export_weights()
   batch = tf.constant(kodim[None, :64, :64], tf.float32)
   model.train_step(tf.concat([batch, batch[:, ::-1]], 0))

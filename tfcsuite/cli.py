@@ -1,21 +1,21 @@
 """The command-line skeleton every model script plugs into.
 
-A script describes itself with a `ModelScript` and calls `main(script)`; this
-module provides the `train`, `compress` and `decompress` subcommands with
-TFC-compatible flags, and turns every user error into one line on stderr and
-exit status 1, never a traceback or a half-written output file.
+A script describes itself with a `tfcsuite.zoo.ModelScript` and calls
+`main(script)`; this module provides the `train`, `compress` and `decompress`
+subcommands with TFC-compatible flags, and turns every user error into one
+line on stderr and exit status 1, never a traceback or a half-written output
+file.
 """
 
 import argparse
 import dataclasses
 import os
 import sys
-from typing import Callable
 
 from absl import app
 from absl.flags import argparse_flags
 
-from tfcsuite import UserError
+from tfcsuite import UserError, config
 from tfcsuite.zoo import CHECKPOINTS
 
 
@@ -47,49 +47,6 @@ def number_in_range(kind, low=None, high=None, what=None):
   return parse
 
 
-
-@dataclasses.dataclass
-class ModelScript:
-  """What a model script tells the shared CLI, trainer and benchmark harness.
-
-  Attributes:
-    name: short name, also the folder under checkpoints/ (e.g. "balle17").
-    description: one line for --help.
-    default_checkpoint: checkpoint folder name used when --model_path is unset.
-    add_model_flags: adds the model's own `train` flags to a parser.
-    config_from_flags: returns the model configuration (a JSON-able dict,
-      stored in the checkpoint manifest) from parsed `train` flags.
-    training_model: config -> trainable `training.RateDistortionModel`.
-    coding_model: checkpoint -> model with `compress`/`decompress`
-      tf.functions (see `tfcsuite.coding`) and optionally `estimate_bits`.
-    published_curve: name of the paper's published Kodak curve in TFC's
-      results layout (e.g. "balle-2017-iclr-opt-mse"), or None.
-    add_compress_flags: adds the model's own `compress` flags (e.g. a codec
-      quality), or None.
-    compress_options: parsed `compress` flags -> keyword arguments of the
-      coding model's `compress`.
-    operating_points: checkpoint -> [(label suffix, compress options)], the
-      points of the model's rate-distortion curve that the benchmark harness
-      measures with this checkpoint (default: one point, no options).
-    rate_distortion_lambda: whether training has a `--lambda` trade-off.
-  """
-  name: str
-  description: str
-  default_checkpoint: str
-  add_model_flags: Callable
-  config_from_flags: Callable
-  training_model: Callable
-  coding_model: Callable
-  published_curve: str = None
-  add_compress_flags: Callable = None
-  compress_options: Callable = lambda args: {}
-  operating_points: Callable = lambda checkpoint: [("", {})]
-  rate_distortion_lambda: bool = True
-
-  def default_checkpoint_path(self):
-    return str(CHECKPOINTS / self.name / self.default_checkpoint)
-
-
 def parse_args(script, argv):
   def add_common_flags(parser, default):
     # Accepted before the command (as in TFC) and after it.
@@ -113,9 +70,10 @@ def parse_args(script, argv):
   train_cmd = subparsers.add_parser(
       "train", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
       help="Train (or continue training) a model and export a checkpoint.")
-  from tfcsuite import training  # Imports TensorFlow; keep --help fast.
-  training.add_training_flags(train_cmd, script.rate_distortion_lambda)
-  script.add_model_flags(train_cmd)
+  from tfcsuite import training  # Imports TensorFlow.
+  training.add_training_flags(train_cmd)
+  train_cmd.set_defaults(**script.training_defaults)
+  config.add_flags(train_cmd, script.config)
   add_common_flags(train_cmd, default=lambda value: argparse.SUPPRESS)
 
   for command, help_text in (
@@ -131,8 +89,8 @@ def parse_args(script, argv):
                           ".png (decompress) appended.")
     cmd.add_argument("--overwrite", action="store_true",
                      help="Replace output_file if it exists.")
-    if command == "compress" and script.add_compress_flags:
-      script.add_compress_flags(cmd)
+    if command == "compress" and script.compress_options:
+      config.add_flags(cmd, script.compress_options)
     add_common_flags(cmd, default=lambda value: argparse.SUPPRESS)
   return parser.parse_args(argv[1:])
 
@@ -143,6 +101,13 @@ def _checkpoint_for_compress(script, args):
                          script.name)
 
 
+def compress_options(script, args):
+  """The model's compress-time options given by the flags, as a dict."""
+  if not script.compress_options:
+    return {}
+  return dataclasses.asdict(config.from_flags(script.compress_options, args))
+
+
 def compress(script, args):
   """Compresses an image to a container file; `-V` prints metrics."""
   from tfcsuite import coding, container, image_io, metrics
@@ -151,23 +116,21 @@ def compress(script, args):
   image = image_io.read_image(args.input_file)
   ckpt = _checkpoint_for_compress(script, args)
   model = script.coding_model(ckpt)
-  packed = container.pack(coding.compress_image(
-      model, ckpt, image, **script.compress_options(args)))
+  packed = container.pack(coding.encode(
+      model, ckpt, image, **compress_options(script, args)))
   image_io.write_bytes(output, packed, args.overwrite)
   if args.verbose:
-    reconstruction = coding.decompress_container(
-        model, container.unpack(packed))
+    reconstruction = coding.decode(model, container.unpack(packed))
     height, width = image.shape[:2]
-    values = metrics.all_metrics(coding.reference_image(model, image),
-                                 reconstruction)
+    values = metrics.all_metrics(model.reference_image(image), reconstruction)
     print(f"Mean squared error: {values['mse']:0.4f}")
     print(f"PSNR (dB): {values['psnr']:0.2f}")
     print(f"Multiscale SSIM: {values['ms_ssim']:0.4f}")
     print(f"Multiscale SSIM (dB): {values['ms_ssim_db']:0.2f}")
-    if hasattr(model, "estimate_bits"):
-      bits = float(model.estimate_bits(image))
+    bits = model.estimate_bits(image)
+    if bits is not None:
       print(f"Information content (model estimate, bpp): "
-            f"{bits / (height * width):0.4f}")
+            f"{float(bits) / (height * width):0.4f}")
     print(f"Actual bits per pixel: "
           f"{metrics.bits_per_pixel(len(packed), height, width):0.4f}")
 
@@ -187,7 +150,7 @@ def decompress(script, args):
   if ckpt.fingerprint != parsed.weights_crc32:
     raise UserError(f"the file was compressed with other weights than those "
                     f"in {path!r} (fingerprint mismatch)")
-  image = coding.decompress_container(script.coding_model(ckpt), parsed)
+  image = coding.decode(script.coding_model(ckpt), parsed)
   image_io.write_image(output, image, args.overwrite)
 
 

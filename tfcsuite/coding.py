@@ -1,19 +1,31 @@
-"""Glue between a model's `compress`/`decompress` tf.functions and the container.
+"""The coding contract: what a model offers to compress and decompress images.
 
-Contract for every coding model (see models/balle17.py):
-  * `compress(x)` takes a uint8 (H, W, 3) tensor and returns a tuple of
-    tensors: tf.string tensors (the entropy-coded payload) and int32 tensors
-    (side information such as latent shapes);
-  * `decompress(x_shape, *tensors)` inverts it, `x_shape` being (H, W);
-    its `input_signature` tells the dtypes and shapes of those tensors.
+A coding model derives from `CodingModel` and declares a `Layout`, the named
+fields of its compressed file:
 
-Both are run eagerly, through the Python function behind the tf.function:
-for one image, tracing costs far more than computing (Ballé 2017 on a Kodak
-image: first eager encode 0.10 s in benchmarks/results/speed.json, against
-about 1.7 s for the first traced call in a one-off measurement), and encoder
-and decoder then execute the very same kernels, whatever process or program
-(CLI, harness) runs them.
+    layout = coding.Layout(strings=("latent",), integers=(("latent_shape", 2),))
+
+  * `compress(image, **options)` takes a uint8 (H, W, 3) array and returns a
+    dict with one entry per field: a byte string (bytes, or a string tensor
+    of one element) for each of `layout.strings`, and `count` integers
+    (a sequence or tensor) for each `(name, count)` of `layout.integers`.
+    `options` are the model's compress-time options (`ModelScript`).
+  * `decompress(fields, shape)` inverts it: `fields` maps each name to bytes
+    or a tuple of ints, `shape` is the image's (H, W); it returns the uint8
+    image (H, W, 3), or (H, W) for a grayscale model.
+
+Optional capabilities, with defaults here: `estimate_bits(image)` (the model's
+own rate estimate in bits, None if it has none) and `reference_image(image)`
+(what a reconstruction is compared with: the image itself, or e.g. its luma).
+
+The container (`tfcsuite.container`) stores the strings and the integers in
+layout order. Models run eagerly: for one image, tracing a tf.function costs
+far more than computing (Ballé 2017 on a Kodak image: first eager encode
+0.10 s in benchmarks/results/speed.json, against about 1.7 s for a first
+traced call), and encoder and decoder execute the very same kernels.
 """
+
+import dataclasses
 
 import numpy as np
 import tensorflow as tf
@@ -22,76 +34,99 @@ from tfcsuite import container as container_lib
 from tfcsuite.container import ContainerError
 
 
+@dataclasses.dataclass(frozen=True)
+class Layout:
+  """Named contents of a compressed file, in the order they are stored."""
+  strings: tuple = ()
+  integers: tuple = ()  # (name, count) pairs.
+
+
+class CodingModel:
+  """Mixin stating the coding contract (see the module docstring)."""
+
+  layout = Layout()
+
+  def compress(self, image, **options):
+    raise NotImplementedError
+
+  def decompress(self, fields, shape):
+    raise NotImplementedError
+
+  def estimate_bits(self, image):
+    """The model's estimate of the compressed size in bits, or None."""
+    del image
+    return None
+
+  def reference_image(self, image):
+    """What a reconstruction of `image` is compared with."""
+    return image
+
+
 def reconstructed_image(x_hat, x_shape):
-  """A synthesis output (1, H', W', 3), 0..255, as the uint8 (H, W, 3) image.
+  """A synthesis output (1, H', W', C), 0..255, as the uint8 (H, W, C) image.
 
   Transforms work on sizes rounded up to their total stride; `x_shape` is
   the image's (H, W).
   """
   x_hat = x_hat[0, :x_shape[0], :x_shape[1], :]
-  return tf.saturate_cast(tf.round(x_hat), tf.uint8)
+  return tf.saturate_cast(tf.round(x_hat), tf.uint8).numpy()
 
 
-def _eager(model, name):
-  """`model.<name>` without tracing: its tf.function's Python function.
-
-  A model whose `compress` calls a codec outside TensorFlow's graph (Jiang
-  2017's JPEG) defines it as a plain method, which is returned as is.
-  """
-  method = getattr(model, name)
-  return getattr(method, "python_function", method)  # Bound to `model`.
+def _string(value, name):
+  values = np.asarray(value).reshape(-1)
+  if values.size != 1 or not isinstance(values[0], bytes):
+    raise TypeError(f"compress field {name!r} must be one byte string")
+  return bytes(values[0])
 
 
-def reference_image(model, image):
-  """What a reconstruction by `model` is compared with: `image` itself, or,
-  for a model that codes another version of it (e.g. its grayscale
-  version), that version as given by the model's `reference_image`."""
-  if hasattr(model, "reference_image"):
-    return np.asarray(model.reference_image(image))
-  return image
+def _integers(value, name, count):
+  values = [int(v) for v in np.asarray(value).reshape(-1)]
+  if len(values) != count:
+    raise TypeError(f"compress field {name!r} must hold {count} integers, "
+                    f"not {len(values)}")
+  return values
 
 
-def compress_image(model, checkpoint, image, **options):
-  """Encodes a uint8 RGB array into a `Container`.
-
-  `options` are the model's compress options (e.g. `quality` for Jiang 2017).
-  """
-  tensors = _eager(model, "compress")(tf.constant(image, dtype=tf.uint8),
-                                      **options)
-  strings, integers = [], []
-  for tensor in tensors:
-    values = tensor.numpy().reshape(-1)
-    if tensor.dtype == tf.string:
-      strings.extend(bytes(v) for v in values)
-    else:
-      integers.extend(int(v) for v in values)
+def encode(model, checkpoint, image, **options):
+  """Compresses a uint8 image into a `Container` made with `checkpoint`."""
+  fields = model.compress(image, **options)
+  layout = model.layout
+  expected = set(layout.strings) | {name for name, _ in layout.integers}
+  if set(fields) != expected:
+    raise TypeError(f"compress returned fields {sorted(fields)}, layout "
+                    f"declares {sorted(expected)}")
+  integers = []
+  for name, count in layout.integers:
+    integers += _integers(fields[name], name, count)
   height, width = image.shape[:2]
   return container_lib.Container(
       model=checkpoint.model, checkpoint=checkpoint.name,
       weights_crc32=checkpoint.fingerprint, height=height, width=width,
-      integers=integers, strings=strings)
+      integers=integers,
+      strings=[_string(fields[name], name) for name in layout.strings])
 
 
-def decompress_container(model, container):
-  """Decodes a `Container` into a uint8 RGB array."""
-  specs = model.decompress.input_signature[1:]
-  strings, integers = list(container.strings), list(container.integers)
-  tensors = []
-  for spec in specs:
-    count = int(np.prod(spec.shape.as_list()))
-    source = strings if spec.dtype == tf.string else integers
-    if len(source) < count:
-      raise ContainerError("compressed file does not hold the data this "
-                           "model needs")
-    values, source[:] = source[:count], source[count:]
-    tensors.append(tf.constant(values, dtype=spec.dtype, shape=spec.shape))
-  if strings or integers:
-    raise ContainerError("compressed file holds more data than this model "
+def fields_of(layout, container):
+  """The named fields of a `Container`; a `ContainerError` if they don't fit."""
+  count = sum(n for _, n in layout.integers)
+  if (len(container.strings) != len(layout.strings) or
+      len(container.integers) != count):
+    raise ContainerError("compressed file does not hold the data this model "
                          "reads")
-  x_shape = tf.constant([container.height, container.width], tf.int32)
+  fields = dict(zip(layout.strings, container.strings))
+  position = 0
+  for name, count in layout.integers:
+    fields[name] = tuple(container.integers[position:position + count])
+    position += count
+  return fields
+
+
+def decode(model, container):
+  """Decompresses a `Container` into a uint8 image."""
+  fields = fields_of(model.layout, container)
   try:
-    image = _eager(model, "decompress")(x_shape, *tensors)
+    image = model.decompress(fields, (container.height, container.width))
   except tf.errors.InvalidArgumentError as error:
     raise ContainerError("compressed payload is corrupted: " +
                          error.message.splitlines()[0]) from None
-  return image.numpy()
+  return np.asarray(image)

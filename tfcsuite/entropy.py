@@ -14,12 +14,14 @@ import tensorflow as tf
 import tensorflow_compression as tfc
 
 
-def factorized_prior_weights(prior, prefix):
-  """The prior's variables plus the range-coding tables derived from it."""
+def factorized_coding_tables(prior, prefix):
+  """The range-coding tables of a factorized prior, to store in a checkpoint.
+
+  (The prior's own variables are stored by `tfcsuite.weights`.)
+  """
   entropy_model = tfc.ContinuousBatchedEntropyModel(
       prior, coding_rank=prior.batch_shape.rank + 2, compression=True)
-  weights = {f"{prefix}/prior/{i}": v.numpy()
-             for i, v in enumerate(prior.trainable_variables)}
+  weights = {}
   weights[f"{prefix}/cdf"] = entropy_model.cdf.numpy()
   weights[f"{prefix}/cdf_offset"] = entropy_model.cdf_offset.numpy()
   offset = entropy_model.quantization_offset
@@ -29,7 +31,7 @@ def factorized_prior_weights(prior, prefix):
 
 
 def restore_prior(prior, weights, prefix):
-  """Assigns stored prior variables (for fine-tuning or rate estimates)."""
+  """Assigns stored prior variables (a coding model's rate estimates)."""
   for i, variable in enumerate(prior.trainable_variables):
     variable.assign(weights[f"{prefix}/prior/{i}"])
 
@@ -84,7 +86,7 @@ class ScaleTable:
 
   def coding_entropy_model(self, weights, prefix):
     """A model that range-codes with the stored tables only."""
-    return _StoredTablesIndexedModel(
+    return indexed_model_with_tables(
         weights[f"{prefix}/cdf"], weights[f"{prefix}/cdf_offset"],
         **self._model_arguments())
 
@@ -98,16 +100,18 @@ class ScaleTable:
     return tf.cast(index, tf.int32)
 
 
-class _StoredTablesIndexedModel(tfc.LocationScaleIndexedEntropyModel):
-  """`tfc.LocationScaleIndexedEntropyModel` coding with given tables.
+def indexed_model_with_tables(cdf, cdf_offset, **kwargs):
+  """A `tfc.LocationScaleIndexedEntropyModel` that codes with given tables.
 
-  Unlike `ContinuousBatchedEntropyModel`, TFC 2.14's indexed models cannot be
-  given stored tables: `compression=True` always builds them from the prior.
-  This creates the model without tables and then sets them up as that
-  constructor does (`_init_compression`), from the stored arrays.
+  TFC 2.14's indexed models cannot be given stored tables: `compression=True`
+  always builds them from the prior. This creates the model without tables
+  and then sets them up as that constructor does, through TFC's private
+  `_init_compression(cdf, cdf_offset, cdf_shapes)`: the one place this
+  project relies on a private TFC member (tests/test_entropy.py fails
+  loudly if TFC changes it).
   """
-
-  def __init__(self, cdf, cdf_offset, **kwargs):
-    super().__init__(compression=False, stateless=True, **kwargs)
-    self._compression = True
-    self._init_compression(cdf, cdf_offset, None)
+  model = tfc.LocationScaleIndexedEntropyModel(
+      compression=False, stateless=True, **kwargs)
+  model._compression = True  # pylint: disable=protected-access
+  model._init_compression(cdf, cdf_offset, None)  # pylint: disable=protected-access
+  return model

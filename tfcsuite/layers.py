@@ -138,50 +138,6 @@ def gdn(prefix, name, weights=None, *, inverse=False):
   return tfc.GDN(**kwargs)
 
 
-def materialized_weights(transform):
-  """Returns {"<transform>/<layer>/<kernel|bias|beta|gamma>": array}."""
-  weights = {}
-  for layer in transform.layers:
-    key = f"{transform.name}/{layer.name}"
-    if isinstance(layer, tfc.SignalConv2D):
-      weights[f"{key}/kernel"] = layer.kernel.numpy()
-      if layer.use_bias:
-        weights[f"{key}/bias"] = layer.bias.numpy()
-    elif isinstance(layer, tfc.GDN):
-      weights[f"{key}/beta"] = layer.beta.numpy()
-      weights[f"{key}/gamma"] = layer.gamma.numpy()
-  return weights
-
-
-def initialize_from(transform, weights):
-  """Sets a trainable transform so it computes the given materialized weights.
-
-  Used by `train --init_from` to fine-tune from a shipped checkpoint: each
-  reparameterized variable is set to the inverse reparameterization of the
-  stored value (exact for plain and RDFT kernels, and for GDN up to its lower
-  bounds).
-  """
-  for layer in transform.layers:
-    key = f"{transform.name}/{layer.name}"
-    if isinstance(layer, tfc.SignalConv2D):
-      param = layer.kernel_parameter
-      if isinstance(param, tf.Variable):  # kernel_parameter="variable".
-        param.assign(weights[f"{key}/kernel"])
-      else:
-        fresh = tfc.RDFTParameter(weights[f"{key}/kernel"], name="init")
-        for variable, value in zip(param.variables, fresh.variables):
-          variable.assign(value)
-      if layer.use_bias:
-        layer.bias_parameter.assign(weights[f"{key}/bias"])
-    elif isinstance(layer, tfc.GDN):
-      for attribute in ("beta", "gamma"):
-        param = getattr(layer, f"{attribute}_parameter")
-        fresh = type(param)(weights[f"{key}/{attribute}"], name="init",
-                            minimum=param.minimum)
-        for variable, value in zip(param.variables, fresh.variables):
-          variable.assign(value)
-
-
 # Every integer of magnitude up to 2**53 is a float64, and so is the exact
 # result of adding or multiplying two such integers while it stays below.
 _FLOAT64_EXACT_INTEGERS = 2 ** 53

@@ -1,7 +1,7 @@
 """The training loop shared by every model script.
 
-Each script supplies a `RateDistortionModel` subclass whose `call` returns the
-rate-distortion loss and its terms; everything else (data, optimizer schedule,
+Each script supplies a `tfcsuite.trainable.TrainableModel` that owns its
+training step and metrics; everything else (data, learning-rate schedule,
 Keras `fit` with progress bar, TensorBoard logs, resumable backups, NaN guard,
 checkpoint export with provenance) is here, once.
 """
@@ -17,55 +17,8 @@ import time
 import tensorflow as tf
 
 from tfcsuite import UserError, checkpoint, layers
+from tfcsuite import config as config_lib
 from tfcsuite.datasets import training_images
-
-
-class RateDistortionModel(tf.keras.Model):
-  """Base class: `call(x, training)` returns `(loss, bpp, mse)`.
-
-  `loss = bpp + lmbda * mse` with `mse` on 0..255 pixel values, TFC's units.
-  """
-
-  def rate_distortion(self, x, x_hat, *bits):
-    """`(loss, bpp, mse)` of a batch `x` and its reconstruction `x_hat`.
-
-    `bits` are tensors of bits (e.g. of the latents and of side information);
-    bpp is their total over the batch's total pixels.
-    """
-    num_pixels = tf.cast(tf.reduce_prod(tf.shape(x)[:-1]), tf.float32)
-    bpp = tf.add_n([tf.reduce_sum(b) for b in bits]) / num_pixels
-    mse = tf.reduce_mean(tf.math.squared_difference(x, x_hat))
-    return bpp + self.lmbda * mse, bpp, mse
-
-  def train_step(self, x):
-    with tf.GradientTape() as tape:
-      loss, bpp, mse = self(x, training=True)
-    variables = self.trainable_variables
-    gradients = tape.gradient(loss, variables)
-    self.optimizer.apply_gradients(zip(gradients, variables))
-    return self._update_metrics(loss, bpp, mse)
-
-  def test_step(self, x):
-    loss, bpp, mse = self(x, training=False)
-    return self._update_metrics(loss, bpp, mse)
-
-  def predict_step(self, x):
-    raise NotImplementedError("Use compress/decompress instead of predict.")
-
-  def _update_metrics(self, loss, bpp, mse):
-    for metric, value in zip(self._rd_metrics, (loss, bpp, mse)):
-      metric.update_state(value)
-    return {m.name: m.result() for m in self._rd_metrics}
-
-  def compile(self, **kwargs):
-    super().compile(loss=None, metrics=None, loss_weights=None,
-                    weighted_metrics=None, **kwargs)
-    self._rd_metrics = [tf.keras.metrics.Mean(name=name)
-                        for name in ("loss", "bpp", "mse")]
-
-  @property
-  def metrics(self):
-    return list(getattr(self, "_rd_metrics", []))
 
 
 class WarmupCosineDecay(tf.keras.optimizers.schedules.LearningRateSchedule):
@@ -100,12 +53,8 @@ def learning_rate_schedule(args):
   return WarmupCosineDecay(args.learning_rate, total, args.warmup_steps)
 
 
-def add_training_flags(parser, rate_distortion_lambda=True):
+def add_training_flags(parser):
   """Flags of `train` common to every model (TFC-compatible names)."""
-  if rate_distortion_lambda:
-    parser.add_argument(
-        "--lambda", type=float, default=0.01, dest="lmbda",
-        help="Rate-distortion trade-off: loss = bpp + lambda * MSE (0..255).")
   parser.add_argument(
       "--train_glob", nargs="+", default=None,
       help="Glob pattern(s) or folder(s) of training images (PNG/JPEG). "
@@ -189,10 +138,9 @@ def _read_epoch_log(path):
 
 def train(script, args):
   """Trains `script`'s model as the flags say and exports a checkpoint."""
-  config = script.config_from_flags(args)
-  lmbda = getattr(args, "lmbda", None)
-  run_name = script.name if lmbda is None else f"{script.name}_lambda{lmbda:g}"
-  train_path = args.train_path or os.path.join("runs", run_name)
+  config = config_lib.from_flags(script.config, args)
+  train_path = args.train_path or os.path.join("runs",
+                                               config.run_name(script.name))
   model_path = args.model_path or os.path.join(train_path, "checkpoint")
   os.makedirs(train_path, exist_ok=True)
   if args.seed is not None:
@@ -225,8 +173,7 @@ def train(script, args):
     ).take(max(args.max_validation_steps, 1)).cache()
     data_description = dict(tfds=args.tfds_dataset)
 
-  model.compile(optimizer=tf.keras.optimizers.Adam(
-      learning_rate=learning_rate_schedule(args)))
+  model.prepare_training(learning_rate_schedule(args))
   epoch_log = os.path.join(train_path, "epochs.jsonl")
   callbacks = [
       tf.keras.callbacks.TerminateOnNaN(),
@@ -264,7 +211,7 @@ def train(script, args):
                     tensorflow=tf.__version__),
       date=time.strftime("%Y-%m-%d", time.gmtime()),
   )
-  checkpoint.save(model_path, script.name, config, model.export_weights(),
-                  provenance)
+  checkpoint.save(model_path, script.name, config.to_dict(),
+                  model.export_weights(), provenance)
   print(f"Wrote checkpoint {model_path} ({provenance['steps']} steps, "
         f"{provenance['wall_seconds']:.0f} s).")

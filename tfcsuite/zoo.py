@@ -1,13 +1,17 @@
 """The registry of model scripts: adding a model is one line here.
 
-The benchmark harness and the tests find models and their shipped checkpoints
-through this module and know nothing model-specific.
+A model script (models/<name>.py) describes itself with a `ModelScript` named
+`SCRIPT`; the CLI, the trainer, the benchmark harness and the tests find
+models, their shipped checkpoints and the repository's folders through this
+module and know nothing model-specific.
 """
 
+import dataclasses
 import importlib.util
 import os
 import pathlib
 import sys
+from typing import Callable
 
 from tfcsuite import UserError
 
@@ -21,8 +25,72 @@ MODEL_SCRIPTS = {
 }
 
 
+def _single_point(checkpoint):
+  del checkpoint
+  return [("", {})]
+
+
+@dataclasses.dataclass
+class ModelScript:
+  """What a model script tells the shared CLI, trainer and harness.
+
+  Attributes:
+    name: short name, also the folder under checkpoints/ (e.g. "balle17").
+    description: one line for --help.
+    model: the model class, called as `model(config)` for training (a
+      `tfcsuite.trainable.TrainableModel`) and `model(config, weights)` for
+      coding (a `tfcsuite.coding.CodingModel`) with a checkpoint's arrays.
+    config: the configuration dataclass (`tfcsuite.config.ModelConfig`);
+      its fields are the model's `train` flags and the manifest's "config".
+    default_checkpoint: checkpoint folder used when --model_path is unset.
+    published_curve: the paper's published Kodak curve in TFC's results
+      layout (e.g. "balle-2017-iclr-opt-mse"), or None.
+    compress_options: a dataclass of compress-time options (e.g. a codec
+      quality), whose fields become `compress` flags and keyword arguments
+      of the model's `compress`; None if it has none.
+    operating_points: checkpoint -> [(label suffix, compress options)], the
+      points of the rate-distortion curve the harness measures with it.
+    training_defaults: the model's own defaults of shared `train` flags
+      (e.g. a smaller --patchsize).
+  """
+  name: str
+  description: str
+  model: type
+  config: type
+  default_checkpoint: str
+  published_curve: str = None
+  compress_options: type = None
+  operating_points: Callable = _single_point
+  training_defaults: dict = dataclasses.field(default_factory=dict)
+
+  def default_checkpoint_path(self):
+    return str(CHECKPOINTS / self.name / self.default_checkpoint)
+
+  def checkpoint_config(self, checkpoint):
+    from tfcsuite import config
+    return config.from_dict(self.config, checkpoint.config,
+                            where=f"checkpoint {checkpoint.path!r}")
+
+  def training_model(self, config):
+    """A trainable model of `config` (a config object or a manifest dict)."""
+    if isinstance(config, dict):
+      from tfcsuite import config as config_lib
+      config = config_lib.from_dict(self.config, config)
+    return self.model(config)
+
+  def coding_model(self, checkpoint):
+    """The model that codes with a loaded checkpoint."""
+    return self.model(self.checkpoint_config(checkpoint),
+                      weights=checkpoint.weights)
+
+
+def register(name, script_path):
+  """Registers a model script outside models/ (e.g. a user's, or a test's)."""
+  MODEL_SCRIPTS[name] = str(script_path)
+
+
 def load_script(name):
-  """The `cli.ModelScript` of a registered model (imports its script once)."""
+  """The `ModelScript` of a registered model (imports its script once)."""
   if name not in MODEL_SCRIPTS:
     raise UserError(f"unknown model {name!r}; registered: "
                     f"{', '.join(sorted(MODEL_SCRIPTS))}")

@@ -98,12 +98,12 @@ class CheckpointPoint:
   def encode(self, image):
     from tfcsuite import coding, container
     return container.pack(
-        coding.compress_image(self.model, self.checkpoint, image,
+        coding.encode(self.model, self.checkpoint, image,
                               **self.options))
 
   def decode(self, data):
     from tfcsuite import coding, container
-    return coding.decompress_container(
+    return coding.decode(
         self.model, container.unpack(data, self.script.name))
 
   def payload_bytes(self, data):
@@ -111,9 +111,7 @@ class CheckpointPoint:
     return container.unpack(data).payload_bytes()
 
   def estimate_bits(self, image):
-    if not hasattr(self.model, "estimate_bits"):
-      return None
-    return float(self.model.estimate_bits(image))
+    return self.model.estimate_bits(image)
 
 
 class ResultCache:

@@ -1,0 +1,100 @@
+"""The training contract: what a model gives the shared trainer.
+
+A trainable model derives from `TrainableModel` (a Keras model) and defines
+
+  * `metric_names`: the scalars its steps report, e.g. ("loss", "bpp",
+    "mse"); Keras averages them over each epoch and logs them;
+  * `training_step(batch)`: one update, applying its gradients with
+    `self.optimizer` (and any further optimizers it creates in
+    `create_optimizers`), returning {name: scalar} for every metric name;
+  * `evaluation_step(batch)`: the same metrics without an update;
+  * `export_weights()` / `initialize_from(weights)`: the checkpoint's
+    arrays (by default every variable through `tfcsuite.weights`);
+  * optionally `create_optimizers(learning_rate)`: the optimizers, built from
+    the shared learning-rate schedule (default: one Adam).
+
+Rate-distortion models in TFC's style get all of this from the opt-in helper
+`tfcsuite.rate_distortion.RateDistortionModel`.
+"""
+
+import tensorflow as tf
+
+from tfcsuite import weights as weights_lib
+
+
+class ScaledLearningRate(tf.keras.optimizers.schedules.LearningRateSchedule):
+  """`scale` times a schedule (or a constant), e.g. for a second network."""
+
+  def __init__(self, learning_rate, scale):
+    self.learning_rate = learning_rate
+    self.scale = float(scale)
+
+  def __call__(self, step):
+    rate = self.learning_rate
+    if callable(rate):
+      rate = rate(step)
+    return self.scale * tf.convert_to_tensor(rate, tf.float32)
+
+  def get_config(self):
+    return dict(scale=self.scale)
+
+
+class TrainableModel(tf.keras.Model):
+  """Base of every trainable model (see the module docstring)."""
+
+  metric_names = ("loss",)
+
+  def training_step(self, batch):
+    raise NotImplementedError
+
+  def evaluation_step(self, batch):
+    raise NotImplementedError
+
+  def create_optimizers(self, learning_rate):
+    """{attribute name: optimizer}; "optimizer" is the main one."""
+    return dict(optimizer=tf.keras.optimizers.Adam(learning_rate=learning_rate))
+
+  def export_weights(self):
+    return weights_lib.export(self)
+
+  def initialize_from(self, weights):
+    weights_lib.restore(self, weights)
+
+  def minimize(self, loss, tape, variables=None, optimizer=None):
+    """Applies the gradient of `loss` (recorded on `tape`) to `variables`
+    (default: all trainable ones) with `optimizer` (default: the main one)."""
+    variables = self.trainable_variables if variables is None else variables
+    gradients = tape.gradient(loss, variables)
+    (optimizer or self.optimizer).apply_gradients(zip(gradients, variables))
+
+  def prepare_training(self, learning_rate):
+    """Creates the optimizers and the metrics; called by the trainer."""
+    optimizers = self.create_optimizers(learning_rate)
+    main = optimizers.pop("optimizer")
+    for name, optimizer in optimizers.items():
+      setattr(self, name, optimizer)  # Tracked: backed up and restored.
+    super().compile(optimizer=main)
+    # The attribute name is the one training backups store the metrics
+    # under (tf.train.Checkpoint matches objects by attribute names).
+    self._rd_metrics = [tf.keras.metrics.Mean(name=name)
+                        for name in self.metric_names]
+
+  # Keras' hooks, in terms of the methods above.
+
+  def _track(self, values):
+    for metric in self._rd_metrics:
+      metric.update_state(values[metric.name])
+    return {m.name: m.result() for m in self._rd_metrics}
+
+  def train_step(self, batch):
+    return self._track(self.training_step(batch))
+
+  def test_step(self, batch):
+    return self._track(self.evaluation_step(batch))
+
+  def predict_step(self, batch):
+    raise NotImplementedError("Use compress/decompress instead of predict.")
+
+  @property
+  def metrics(self):
+    return list(getattr(self, "_rd_metrics", []))
