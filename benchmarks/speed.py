@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 
+from tfcsuite import count
 from tfcsuite.harness.environment import cpu_model
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -129,19 +130,30 @@ def train_step_times(model_name, variants, batchsize, patchsize, rounds,
 
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument("--models", default="balle17")
-  parser.add_argument("--parts", default="train,codec")
+  parser.add_argument("--models", default="balle17",
+                      help="Comma-separated registered models.")
+  parser.add_argument("--parts", default="train,codec",
+                      help="Comma-separated parts: train, codec.")
   parser.add_argument("--data_dir", default=os.environ.get("TFCS_KODAK_DIR"),
                       help="Kodak folder (for the codec part).")
-  parser.add_argument("--image", default="kodim01.png")
-  parser.add_argument("--batchsize", type=int, default=8)
-  parser.add_argument("--patchsize", type=int, default=256)
-  parser.add_argument("--rounds", type=int, default=3)
-  parser.add_argument("--steps", type=int, default=5)
-  parser.add_argument("--repeats", type=int, default=3)
+  parser.add_argument("--image", default="kodim01.png",
+                      help="Image of --data_dir that the codec part codes.")
+  parser.add_argument("--batchsize", type=int, default=8,
+                      help="Training batch of the train part.")
+  parser.add_argument("--patchsize", type=int, default=256,
+                      help="Patch side of the train part.")
+  parser.add_argument("--rounds", type=int, default=3,
+                      help="Interleaved rounds of the train part.")
+  parser.add_argument("--steps", type=int, default=5,
+                      help="Timed steps per round of the train part.")
+  parser.add_argument("--repeats", type=int, default=3,
+                      help="Processes per measurement of the codec part.")
   parser.add_argument("--out", default=None, help="Write results as JSON.")
   args = parser.parse_args()
   parts = args.parts.split(",")
+  unknown = sorted(set(parts) - {"train", "codec"})
+  if unknown:
+    parser.error(f"--parts: unknown part {unknown[0]!r} (train, codec)")
   if "codec" in parts and not (args.data_dir and os.path.isfile(
       os.path.join(args.data_dir, args.image))):
     sys.exit(f"error: no {args.image} in --data_dir {args.data_dir!r}")
@@ -156,10 +168,11 @@ def main():
       processes[name] = codec_times(name, image, args.repeats)
 
   import tensorflow as tf
+  threading = tf.config.threading
   report = dict(cpu=cpu_model(), cores=os.cpu_count(),
                 tensorflow=tf.__version__,
-                intra_op_threads=tf.config.threading.get_intra_op_parallelism_threads(),
-                inter_op_threads=tf.config.threading.get_inter_op_parallelism_threads(),
+                intra_op_threads=threading.get_intra_op_parallelism_threads(),
+                inter_op_threads=threading.get_inter_op_parallelism_threads(),
                 models={})
   print(f"CPU: {report['cpu']} ({report['cores']} cores), TF {tf.__version__}, "
         f"threads intra={report['intra_op_threads']} "
@@ -172,8 +185,8 @@ def main():
                                args.rounds, args.steps)
       result["train_step_s"] = steps
       print(f"\n{name}: training step, batch {args.batchsize}x"
-            f"{args.patchsize}², median of {args.rounds} rounds x "
-            f"{args.steps} steps")
+            f"{args.patchsize}², median of {count(args.rounds, 'round')} x "
+            f"{count(args.steps, 'step')}")
       for variant, seconds in steps.items():
         print(f"  RDFT kernels by {variant:6s} {seconds:6.3f} s/step  "
               f"{steps['fft'] / seconds:4.2f}x TFC's")

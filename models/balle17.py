@@ -144,7 +144,8 @@ class Balle2017(rate_distortion.RateDistortionModel, coding.CodingModel):
 SCRIPT = zoo.ModelScript(
     name="balle17", description=__doc__.splitlines()[0], model=Balle2017,
     config=Config, default_checkpoint="lambda0.01",
-    published_curve="balle-2017-iclr-opt-mse")
+    published_curve="balle-2017-iclr-opt-mse",
+    training_features=("rdft_kernels",))
 
 if __name__ == "__main__":
   cli.main(SCRIPT)

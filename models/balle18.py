@@ -278,7 +278,8 @@ class Balle2018(rate_distortion.RateDistortionModel, coding.CodingModel):
 SCRIPT = zoo.ModelScript(
     name="balle18", description=__doc__.splitlines()[0], model=Balle2018,
     config=Config, default_checkpoint="lambda0.01",
-    published_curve="balle-2018-iclr-opt-mse")
+    published_curve="balle-2018-iclr-opt-mse",
+    training_features=("rdft_kernels",))
 
 if __name__ == "__main__":
   cli.main(SCRIPT)

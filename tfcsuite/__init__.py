@@ -8,3 +8,8 @@ the training loop and the command-line skeleton that every script under
 
 class UserError(Exception):
   """A problem with the user's input, reported as one line without traceback."""
+
+
+def count(number, noun):
+  """"1 image", "24 images", "1,500 steps": a number and its noun."""
+  return f"{number:,} {noun}{'' if number == 1 else 's'}"

@@ -47,7 +47,8 @@ def number_in_range(kind, low=None, high=None, what=None):
   return parse
 
 
-def parse_args(script, argv):
+def build_parser(script):
+  """The argument parser of a model script's command line."""
   def add_common_flags(parser, default):
     # Accepted before the command (as in TFC) and after it.
     parser.add_argument(
@@ -71,7 +72,7 @@ def parse_args(script, argv):
       "train", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
       help="Train (or continue training) a model and export a checkpoint.")
   from tfcsuite import training  # Imports TensorFlow.
-  training.add_training_flags(train_cmd)
+  training.add_training_flags(train_cmd, script)
   train_cmd.set_defaults(**script.training_defaults)
   config.add_flags(train_cmd, script.config)
   add_common_flags(train_cmd, default=lambda value: argparse.SUPPRESS)
@@ -92,7 +93,11 @@ def parse_args(script, argv):
     if command == "compress" and script.compress_options:
       config.add_flags(cmd, script.compress_options)
     add_common_flags(cmd, default=lambda value: argparse.SUPPRESS)
-  return parser.parse_args(argv[1:])
+  return parser
+
+
+def parse_args(script, argv):
+  return build_parser(script).parse_args(argv[1:])
 
 
 def _checkpoint_for_compress(script, args):

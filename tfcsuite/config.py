@@ -45,6 +45,11 @@ def _flag(field):
   return field.metadata.get("flag") or f"--{field.name}"
 
 
+def flag_of(config_class, name):
+  """The command-line flag of the field `name` (e.g. "--lambda")."""
+  return _flag({f.name: f for f in dataclasses.fields(config_class)}[name])
+
+
 def add_flags(parser, config_class):
   """Adds one flag per field of `config_class` to an argparse parser."""
   for field in dataclasses.fields(config_class):
@@ -55,6 +60,8 @@ def add_flags(parser, config_class):
       value = default[0] if isinstance(default, list) and default else default
       if isinstance(value, (int, float, str)) and not isinstance(value, bool):
         kwargs["type"] = type(value)
+    if "choices" not in kwargs and "action" not in kwargs:
+      kwargs.setdefault("metavar", _flag(field).lstrip("-").upper())
     parser.add_argument(_flag(field), dest=field.name,
                         default=argparse.SUPPRESS,
                         help=f"{field.metadata.get('help', '')} (default: "

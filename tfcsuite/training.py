@@ -16,7 +16,7 @@ import time
 
 import tensorflow as tf
 
-from tfcsuite import UserError, checkpoint, layers
+from tfcsuite import UserError, checkpoint, count, layers, training_run
 from tfcsuite import config as config_lib
 from tfcsuite.datasets import training_images
 
@@ -53,7 +53,13 @@ def learning_rate_schedule(args):
   return WarmupCosineDecay(args.learning_rate, total, args.warmup_steps)
 
 
-def add_training_flags(parser):
+# The `train` flags recorded in a checkpoint's provenance.
+HYPERPARAMETERS = ("batchsize", "patchsize", "learning_rate", "lr_schedule",
+                   "warmup_steps", "epochs", "steps_per_epoch",
+                   "rdft_kernels")
+
+
+def add_training_flags(parser, script):
   """Flags of `train` common to every model (TFC-compatible names)."""
   parser.add_argument(
       "--train_glob", nargs="+", default=None,
@@ -68,43 +74,56 @@ def add_training_flags(parser):
       help="TFDS dataset used when --train_glob is not given.")
   parser.add_argument(
       "--train_path", default=None,
-      help="Folder for TensorBoard logs and resumable training backups "
-           "(default: runs/<model>_lambda<lambda>, or runs/<model>).")
-  parser.add_argument("--batchsize", type=int, default=8)
-  parser.add_argument("--patchsize", type=int, default=256)
+      help="Folder of the run: TensorBoard logs, resumable backups and the "
+           "run's records (default: runs/<model>_lambda<lambda> for "
+           "rate-distortion models, else runs/<model>).")
+  parser.add_argument("--batchsize", type=int, default=8,
+                      help="Patches per training step.")
+  parser.add_argument(
+      "--patchsize", type=int, default=256,
+      help="Side of the square training patches, randomly cropped; smaller "
+           "images are skipped.")
   parser.add_argument(
       "--epochs", type=int, default=15,
       help="Train up to this many epochs of --steps_per_epoch steps. "
-           "Running again with a larger value continues the same run. The "
-           "defaults (1,500 steps) take 11.7 minutes on 2 CPU cores and reach "
-           "a Kodak RD loss of 2.34 at lambda 0.01 (README); TFC's are "
-           "1000 x 1000 steps.")
-  parser.add_argument("--steps_per_epoch", type=int, default=100)
+           "Running again with a larger value continues the same run. "
+           "README: time to quality of the defaults; TFC's are 1000 x 1000 "
+           "steps.")
+  parser.add_argument("--steps_per_epoch", type=int, default=100,
+                      help="Training steps per epoch (and per backup).")
   parser.add_argument(
       "--max_validation_steps", type=int, default=8,
       help="Validation batches per epoch (-1: all validation images).")
   parser.add_argument(
       "--learning_rate", type=float, default=1e-3,
-      help="Peak learning rate of Adam. 1e-3 reached a lower Kodak RD loss "
-           "than 5e-4 after 1,600 steps (README: time to quality).")
+      help="Peak learning rate of Adam (README: time to quality).")
   parser.add_argument(
       "--lr_schedule", choices=("warmup_cosine", "constant"),
       default="warmup_cosine",
       help="'constant' is the schedule of the paper and of TFC (with "
            "--learning_rate 1e-4); 'warmup_cosine' warms up linearly for "
            "--warmup_steps, then decays to 1%% over the whole run.")
-  parser.add_argument("--warmup_steps", type=int, default=100)
+  parser.add_argument(
+      "--warmup_steps", type=int, default=100,
+      help="Steps of linear learning-rate warm-up (warmup_cosine).")
   parser.add_argument(
       "--init_from", default=None,
       help="Checkpoint folder to start from (e.g. to fine-tune to a new "
            "lambda).")
+  if "rdft_kernels" in script.training_features:
+    parser.add_argument(
+        "--rdft_kernels", choices=layers.RDFT_IMPLEMENTATIONS,
+        default="basis",
+        help="How RDFT-parameterized kernels are computed: 'basis' (one "
+             "matrix product; the same function, faster on CPU: README, "
+             "benchmarks/speed.py) or 'fft' (TFC's inverse FFTs).")
   parser.add_argument(
-      "--rdft_kernels", choices=layers.RDFT_IMPLEMENTATIONS, default="basis",
-      help="How RDFT-parameterized kernels are computed: 'basis' (one matrix "
-           "product; same function, ~1.5x faster steps on CPU, see "
-           "benchmarks/speed.py) or 'fft' (TFC's inverse FFTs).")
-  parser.add_argument("--preprocess_threads", type=int, default=2)
-  parser.add_argument("--seed", type=int, default=None)
+      "--preprocess_threads", type=int, default=2,
+      help="Threads decoding and cropping training images.")
+  parser.add_argument(
+      "--seed", type=int, default=None,
+      help="Seed of initialization, crops and noise (not bit-reproducible "
+           "across machines or thread counts).")
 
 
 class _EpochLog(tf.keras.callbacks.Callback):
@@ -126,14 +145,88 @@ class _EpochLog(tf.keras.callbacks.Callback):
       f.write(json.dumps(record) + "\n")
 
 
-def _read_epoch_log(path):
-  if not os.path.exists(path):
-    return []
-  with open(path) as f:
-    records = [json.loads(line) for line in f if line.strip()]
-  # A resumed run repeats epochs that were not backed up; keep the last.
-  by_epoch = {r["epoch"]: r for r in records}
-  return [by_epoch[k] for k in sorted(by_epoch)]
+def _datasets(args):
+  """(training batches, validation batches, description of the data).
+
+  Checks the data before anything is written: a bad glob or a patch size
+  no training image reaches is a one-line error.
+  """
+  if not args.train_glob:
+    validation = training_images.tfds_patches(
+        args.tfds_dataset, "validation", args.batchsize, args.patchsize)
+    return (training_images.tfds_patches(args.tfds_dataset, "train",
+                                         args.batchsize, args.patchsize),
+            validation.take(max(args.max_validation_steps, 1)).cache(),
+            dict(tfds=args.tfds_dataset))
+  train_files = training_images.expand_globs(args.train_glob)
+  validation_files = (training_images.expand_globs(args.validation_glob)
+                      if args.validation_glob else train_files)
+  for files, what in ((train_files, "training"),
+                      (validation_files, "validation")):
+    training_images.check_patches_fit(files, args.patchsize, what)
+  return (
+      training_images.training_patches(
+          train_files, args.batchsize, args.patchsize,
+          args.preprocess_threads, seed=args.seed),
+      training_images.validation_patches(
+          validation_files, args.batchsize, args.patchsize,
+          args.preprocess_threads, args.max_validation_steps),
+      dict(train=args.train_glob, train_images=len(train_files),
+           validation=args.validation_glob))
+
+
+def _provenance(args, run, data_description):
+  from tfcsuite.harness import environment  # The CPU model, for timings.
+  epochs = run.epochs()
+  commands = run.commands()
+  return dict(
+      command=commands[-1]["command"] if commands else None,
+      commands=commands,
+      data=data_description,
+      steps=sum(r["steps"] for r in epochs),
+      wall_seconds=round(sum(r["seconds"] for r in epochs), 1),
+      final_epoch=epochs[-1] if epochs else None,
+      init_from=args.init_from,
+      hyperparameters={name: getattr(args, name) for name in HYPERPARAMETERS
+                       if hasattr(args, name)},
+      platform=dict(machine=platform.machine(), cpus=os.cpu_count(),
+                    cpu=environment.cpu_model(), tensorflow=tf.__version__),
+      date=time.strftime("%Y-%m-%d", time.gmtime()),
+  )
+
+
+def _export(script, config, model, model_path, provenance):
+  checkpoint.save(model_path, script.name, config.to_dict(),
+                  model.export_weights(), provenance)
+  print(f"Wrote checkpoint {model_path} "
+        f"({count(provenance['steps'], 'step')}, "
+        f"{provenance['wall_seconds']:.0f} s).")
+
+
+def _finished_run(script, args, run, model, model_path, config, data):
+  """`train` of a run that already has --epochs epochs: no step is run.
+
+  Says so; exports the backed-up weights only if `model_path` does not hold
+  this run's checkpoint yet.
+  """
+  steps = run.steps()
+  try:
+    exported = checkpoint.load(model_path, script.name)
+  except UserError:
+    exported = None
+  if exported and exported.manifest["provenance"].get("steps") == steps:
+    print(f"Training in {run.path} is complete: "
+          f"{count(len(run.epochs()), 'epoch')} ({count(steps, 'step')}); its "
+          f"checkpoint is {model_path}. Pass a larger --epochs to continue "
+          f"it.")
+    return
+  backup = tf.train.latest_checkpoint(os.path.join(run.path, "backup",
+                                                   "chief"))
+  if backup is None:
+    raise UserError(f"{run.path} has no backup to export from")
+  # Only the model's weights: the optimizer's state is not needed to export.
+  tf.train.Checkpoint(model=model).restore(backup).expect_partial()
+  _export(script, config, model, model_path, _provenance(args, run, data))
 
 
 def train(script, args):
@@ -142,39 +235,25 @@ def train(script, args):
   train_path = args.train_path or os.path.join("runs",
                                                config.run_name(script.name))
   model_path = args.model_path or os.path.join(train_path, "checkpoint")
-  os.makedirs(train_path, exist_ok=True)
+  run = training_run.TrainingRun(train_path)
+  run.check_configuration(script.name, config.to_dict(),
+                          lambda name: config_lib.flag_of(script.config, name))
+  train_data, validation_data, data_description = _datasets(args)
   if args.seed is not None:
     tf.keras.utils.set_random_seed(args.seed)
-  layers.set_rdft_implementation(args.rdft_kernels)
-
+  if hasattr(args, "rdft_kernels"):  # Models with RDFT kernels only.
+    layers.set_rdft_implementation(args.rdft_kernels)
   model = script.training_model(config)
+  if run.started() and len(run.epochs()) >= args.epochs:
+    _finished_run(script, args, run, model, model_path, config,
+                  data_description)
+    return
+  run.record_configuration(script.name, config.to_dict())
   if args.init_from:
-    start = checkpoint.load(args.init_from, script.name)
-    model.initialize_from(start.weights)
-
-  if args.train_glob:
-    train_files = training_images.expand_globs(args.train_glob)
-    validation_files = (training_images.expand_globs(args.validation_glob)
-                        if args.validation_glob else train_files)
-    train_data = training_images.training_patches(
-        train_files, args.batchsize, args.patchsize, args.preprocess_threads,
-        seed=args.seed)
-    validation_data = training_images.validation_patches(
-        validation_files, args.batchsize, args.patchsize,
-        args.preprocess_threads, args.max_validation_steps)
-    data_description = dict(train=args.train_glob,
-                            train_images=len(train_files),
-                            validation=args.validation_glob)
-  else:
-    train_data = training_images.tfds_patches(
-        args.tfds_dataset, "train", args.batchsize, args.patchsize)
-    validation_data = training_images.tfds_patches(
-        args.tfds_dataset, "validation", args.batchsize, args.patchsize
-    ).take(max(args.max_validation_steps, 1)).cache()
-    data_description = dict(tfds=args.tfds_dataset)
+    model.initialize_from(checkpoint.load(args.init_from,
+                                          script.name).weights)
 
   model.prepare_training(learning_rate_schedule(args))
-  epoch_log = os.path.join(train_path, "epochs.jsonl")
   callbacks = [
       tf.keras.callbacks.TerminateOnNaN(),
       tf.keras.callbacks.TensorBoard(
@@ -183,35 +262,17 @@ def train(script, args):
       # again with a larger --epochs continues, optimizer state included.
       tf.keras.callbacks.BackupAndRestore(
           os.path.join(train_path, "backup"), delete_checkpoint=False),
-      _EpochLog(epoch_log, args.steps_per_epoch),
+      _EpochLog(run.epoch_log, args.steps_per_epoch),
   ]
+  first_step = run.steps()
   model.fit(
       train_data, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
       validation_data=validation_data, callbacks=callbacks,
       verbose=1 if args.verbose else 2)
+  run.record_command(" ".join(shlex.quote(a) for a in sys.argv), first_step,
+                     run.steps())
   if model.stop_training:
     raise UserError("training diverged (loss became NaN); no checkpoint "
                     "was written")
-
-  epochs = _read_epoch_log(epoch_log)
-  provenance = dict(
-      command=" ".join(shlex.quote(a) for a in sys.argv),
-      data=data_description,
-      steps=sum(r["steps"] for r in epochs),
-      wall_seconds=round(sum(r["seconds"] for r in epochs), 1),
-      final_epoch=epochs[-1] if epochs else None,
-      init_from=args.init_from,
-      hyperparameters=dict(
-          batchsize=args.batchsize, patchsize=args.patchsize,
-          learning_rate=args.learning_rate, lr_schedule=args.lr_schedule,
-          warmup_steps=args.warmup_steps, epochs=args.epochs,
-          rdft_kernels=args.rdft_kernels,
-          steps_per_epoch=args.steps_per_epoch),
-      platform=dict(machine=platform.machine(), cpus=os.cpu_count(),
-                    tensorflow=tf.__version__),
-      date=time.strftime("%Y-%m-%d", time.gmtime()),
-  )
-  checkpoint.save(model_path, script.name, config.to_dict(),
-                  model.export_weights(), provenance)
-  print(f"Wrote checkpoint {model_path} ({provenance['steps']} steps, "
-        f"{provenance['wall_seconds']:.0f} s).")
+  _export(script, config, model, model_path,
+          _provenance(args, run, data_description))

@@ -52,6 +52,8 @@ class ModelScript:
       points of the rate-distortion curve the harness measures with it.
     training_defaults: the model's own defaults of shared `train` flags
       (e.g. a smaller --patchsize).
+    training_features: optional shared training flags the model uses:
+      "rdft_kernels" for models with TFC's RDFT-parameterized kernels.
   """
   name: str
   description: str
@@ -62,6 +64,7 @@ class ModelScript:
   compress_options: type = None
   operating_points: Callable = _single_point
   training_defaults: dict = dataclasses.field(default_factory=dict)
+  training_features: tuple = ()
 
   def default_checkpoint_path(self):
     return str(CHECKPOINTS / self.name / self.default_checkpoint)

@@ -169,11 +169,22 @@ def __getattr__(name):
   raise AttributeError(name)
 
 
-if __name__ == "__main__":
-  import sys
-  if len(sys.argv) != 2:
-    sys.exit("usage: python -m tfcsuite.datasets.kodak DIRECTORY")
+def main(argv=None):
+  """`python -m tfcsuite.datasets.kodak DIRECTORY`: download and verify."""
+  import argparse
+  parser = argparse.ArgumentParser(
+      prog="python -m tfcsuite.datasets.kodak",
+      description="Downloads the 24 Kodak images into DIRECTORY (files "
+                  "already there are kept if their SHA-256 is right) and "
+                  "verifies them.")
+  parser.add_argument("directory")
+  args = parser.parse_args(argv)
   try:
-    print(f"{len(download(sys.argv[1]))} verified Kodak images in {sys.argv[1]}")
+    count = len(download(args.directory))
   except (UserError, OSError) as error:
-    sys.exit(f"error: {error}")
+    parser.exit(1, f"{parser.prog}: error: {error}\n")
+  print(f"{count} verified Kodak images in {args.directory}")
+
+
+if __name__ == "__main__":
+  main()

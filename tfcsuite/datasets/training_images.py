@@ -30,6 +30,27 @@ def expand_globs(patterns):
   return sorted(files)
 
 
+def check_patches_fit(files, patchsize, what="training"):
+  """A `UserError` if no image of `files` has both sides >= `patchsize`.
+
+  Reads image headers only (Pillow), so it is cheap; smaller images are
+  skipped during training, as in TFC.
+  """
+  from PIL import Image  # Pillow reads the size without decoding.
+  largest = 0  # Shorter side of the largest image.
+  for filename in files:
+    try:
+      with Image.open(filename) as image:
+        width, height = image.size
+    except (OSError, ValueError):
+      continue  # Unreadable here; TensorFlow's decoder reports it.
+    if min(width, height) >= patchsize:
+      return
+    largest = max(largest, min(width, height))
+  raise UserError(f"--patchsize {patchsize}: no {what} image is that large "
+                  f"(the largest has a shorter side of {largest} pixels)")
+
+
 def _decode(filename):
   image = tf.io.decode_image(
       tf.io.read_file(filename), channels=3, expand_animations=False)

@@ -2,6 +2,7 @@
 
 import os
 
+from tfcsuite import count
 from tfcsuite.harness.curves import ANCHOR, mean_or_none, rd_loss
 
 
@@ -14,7 +15,7 @@ def _number(value, digits, suffix="", signed=False):
 def summary_markdown(curves, metadata):
   """One row per curve; the table the README shows."""
   lines = [
-      f"Kodak, {len(metadata['images'])} images; "
+      f"Kodak, {count(len(metadata['images']), 'image')}; "
       f"{metadata['cpu']['model']} ({metadata['cpu']['usable_cores']} cores "
       f"usable), {metadata['threads']['requested']} thread(s); "
       f"git {metadata['git']['sha'][:10] if metadata['git']['sha'] else '?'}"

@@ -1,0 +1,103 @@
+"""What a training run records in its folder (`--train_path`).
+
+So that a run can be resumed honestly and its checkpoint's manifest tells
+what happened:
+
+  run.json        the model and configuration the run was started with; a
+                  resumed `train` must give the same ones
+  epochs.jsonl    one line per finished epoch: steps, seconds, metrics
+  commands.jsonl  one line per `train` command that ran steps: the command
+                  and the range of steps it ran
+
+(Keras' resumable backup is in backup/ and TensorBoard's logs in logs/.)
+"""
+
+import json
+import os
+import time
+
+from tfcsuite import UserError
+
+
+def _read_lines(path):
+  if not os.path.exists(path):
+    return []
+  with open(path) as f:
+    return [json.loads(line) for line in f if line.strip()]
+
+
+def _append_line(path, record):
+  with open(path, "a") as f:
+    f.write(json.dumps(record) + "\n")
+
+
+class TrainingRun:
+  """The records of the run in `path` (a folder that may not exist yet)."""
+
+  def __init__(self, path):
+    self.path = path
+    self.epoch_log = os.path.join(path, "epochs.jsonl")
+    self._run_file = os.path.join(path, "run.json")
+    self._command_log = os.path.join(path, "commands.jsonl")
+
+  def started(self):
+    return bool(self.epochs())
+
+  def check_configuration(self, model, config, flag_of):
+    """Refuses to resume with another model or configuration.
+
+    Args:
+      model: the model's name.
+      config: the configuration dict the command asks for.
+      flag_of: field name -> its flag, for the message.
+
+    Raises:
+      UserError naming the first differing flag.
+    """
+    if not os.path.exists(self._run_file):
+      return
+    with open(self._run_file) as f:
+      started = json.load(f)
+    if started["model"] != model:
+      raise UserError(f"{self.path} is a training run of model "
+                      f"{started['model']!r}, not {model!r}; choose another "
+                      f"--train_path")
+    for name, value in config.items():
+      if name in started["config"] and started["config"][name] != value:
+        raise UserError(
+            f"{self.path} was started with {flag_of(name)} "
+            f"{_text(started['config'][name])}, not {_text(value)}: resume it "
+            f"with the same value, or start a new run with another "
+            f"--train_path")
+
+  def record_configuration(self, model, config):
+    """Writes run.json (a run from before run.json gets one on resume)."""
+    if not os.path.exists(self._run_file):
+      os.makedirs(self.path, exist_ok=True)
+      with open(self._run_file, "w") as f:
+        json.dump(dict(model=model, config=config), f, indent=2,
+                  sort_keys=True)
+        f.write("\n")
+
+  def epochs(self):
+    """Finished epochs, in order (the last record of a repeated epoch)."""
+    by_epoch = {r["epoch"]: r for r in _read_lines(self.epoch_log)}
+    return [by_epoch[k] for k in sorted(by_epoch)]
+
+  def steps(self):
+    return sum(r["steps"] for r in self.epochs())
+
+  def record_command(self, command, first_step, last_step):
+    _append_line(self._command_log, dict(
+        command=command, steps=[first_step, last_step],
+        date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())))
+
+  def commands(self):
+    """Every command that ran steps of this run, with its step range."""
+    return _read_lines(self._command_log)
+
+
+def _text(value):
+  if isinstance(value, list):
+    return " ".join(map(str, value))
+  return str(value)
