@@ -32,29 +32,30 @@ def _png(path):
     return np.asarray(image)
 
 
-@pytest.mark.parametrize("stem", sorted(FILES))
-def test_golden_file_decodes_to_the_golden_image(stem):
+def _shipped(stem):
+  """(index entry, coding model, checkpoint) of a golden file."""
   entry = FILES[stem]
-  script = zoo.load_script(entry["model"])
   ckpt = checkpoint.load(
       str(REPO_ROOT / "checkpoints" / entry["model"] / entry["checkpoint"]),
       entry["model"])
+  return entry, zoo.load_script(entry["model"]).coding_model(ckpt), ckpt
+
+
+@pytest.mark.parametrize("stem", sorted(FILES))
+def test_golden_file_decodes_to_the_golden_image(stem):
+  entry, model, ckpt = _shipped(stem)
   parsed = container.unpack((GOLDEN / f"{stem}.tfci").read_bytes(),
                             entry["model"])
   assert parsed.weights_crc32 == ckpt.fingerprint
-  decoded = coding.decode(script.coding_model(ckpt), parsed)
+  decoded = coding.decode(model, parsed)
   np.testing.assert_array_equal(decoded, _png(GOLDEN / f"{stem}.png"))
 
 
 @pytest.mark.parametrize("stem", sorted(FILES))
 def test_golden_crop_compresses_to_the_golden_file(stem):
-  entry = FILES[stem]
-  script = zoo.load_script(entry["model"])
-  ckpt = checkpoint.load(
-      str(REPO_ROOT / "checkpoints" / entry["model"] / entry["checkpoint"]),
-      entry["model"])
+  entry, model, ckpt = _shipped(stem)
   packed = container.pack(coding.encode(
-      script.coding_model(ckpt), ckpt, _png(GOLDEN / "astronaut_64x96.png"),
+      model, ckpt, _png(GOLDEN / "astronaut_64x96.png"),
       **entry["options"]))
   assert packed == (GOLDEN / f"{stem}.tfci").read_bytes()
 
