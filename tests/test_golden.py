@@ -35,9 +35,11 @@ def _png(path):
 def _shipped(stem):
   """(index entry, coding model, checkpoint) of a golden file."""
   entry = FILES[stem]
-  ckpt = checkpoint.load(
-      str(REPO_ROOT / "checkpoints" / entry["model"] / entry["checkpoint"]),
-      entry["model"])
+  # As `decompress` finds it: retrained checkpoints keep the old weights
+  # under checkpoints/<model>/retired/.
+  ckpt = checkpoint.load(zoo.checkpoint_folder_for_file(
+      entry["model"], entry["checkpoint"],
+      int(entry["weights_crc32"], 16)), entry["model"])
   return entry, zoo.load_script(entry["model"]).coding_model(ckpt), ckpt
 
 

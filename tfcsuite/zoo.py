@@ -115,3 +115,25 @@ def shipped_checkpoints(name):
   return sorted(
       os.path.join(folder, entry) for entry in os.listdir(folder)
       if os.path.isfile(os.path.join(folder, entry, "manifest.json")))
+
+
+def retired_checkpoint_folder(name, checkpoint_name, fingerprint):
+  """Where a replaced shipped checkpoint is kept, so that files made with it
+  stay decodable: checkpoints/<model>/retired/<crc32, 8 hex digits>/<name>
+  (the folder's name is the checkpoint's name, which files record)."""
+  return os.path.join(CHECKPOINTS, name, "retired", f"{fingerprint:08x}",
+                      checkpoint_name)
+
+
+def checkpoint_folder_for_file(name, checkpoint_name, fingerprint):
+  """The shipped checkpoint a compressed file was made with.
+
+  `checkpoints/<model>/<name>/`, or, if that was retrained since, its
+  retired version with the file's weights fingerprint; None if neither
+  exists (the fingerprint itself is checked when the checkpoint is loaded).
+  """
+  current = os.path.join(CHECKPOINTS, name, checkpoint_name)
+  retired = retired_checkpoint_folder(name, checkpoint_name, fingerprint)
+  if os.path.isdir(retired):
+    return retired
+  return current if os.path.isdir(current) else None
