@@ -346,6 +346,19 @@ class Jiang2017(trainable.TrainableModel, coding.CodingModel):
       return np.asarray(image)
     return np.asarray(grayscale(image)[..., 0], np.uint8)
 
+  def describe_reference(self):
+    if self.channels == 3:
+      return None
+    return ("the BT.601 luma of the image, rounded to 8 bits (this grayscale "
+            "model codes the luma only)")
+
+  def describe_coding(self, fields, shape):
+    """The JPEG quality and the size of the compact image it encoded."""
+    sampling = "4:2:0" if self.channels == 3 else "grayscale"
+    return (f"JPEG at quality {fields['quality'][0]} ({sampling}) of the "
+            f"{(shape[1] + 1) // 2}x{(shape[0] + 1) // 2} compact image, "
+            f"{len(fields['jpeg'])} bytes")
+
   @tf.function(input_signature=[
       tf.TensorSpec(shape=(None, None, 3), dtype=tf.uint8)])
   def compact_image(self, x):

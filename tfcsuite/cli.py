@@ -8,15 +8,13 @@ file.
 """
 
 import argparse
-import dataclasses
 import os
 import sys
 
 from absl import app
 from absl.flags import argparse_flags
 
-from tfcsuite import UserError, config
-from tfcsuite.zoo import CHECKPOINTS
+from tfcsuite import UserError, coding_jobs, config
 
 
 def number_in_range(kind, low=None, high=None, what=None):
@@ -78,18 +76,13 @@ def build_parser(script):
   add_common_flags(train_cmd, default=lambda value: argparse.SUPPRESS)
 
   for command, help_text in (
-      ("compress", "Compress an image (PNG, JPEG, WebP, ...) to a file."),
-      ("decompress", "Decompress a file to an image (PNG, or OUT's format)."),
+      ("compress", "Compress images (PNG, JPEG, WebP, ...) to files."),
+      ("decompress", "Decompress files to images (PNG, or OUT's format)."),
   ):
     cmd = subparsers.add_parser(
         command, formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         help=help_text)
-    cmd.add_argument("input_file")
-    cmd.add_argument("output_file", nargs="?", default=None,
-                     help="Default: input_file with .tfci (compress) or "
-                          ".png (decompress) appended.")
-    cmd.add_argument("--overwrite", action="store_true",
-                     help="Replace output_file if it exists.")
+    coding_jobs.add_arguments(cmd, command)
     if command == "compress" and script.compress_options:
       config.add_flags(cmd, script.compress_options)
     add_common_flags(cmd, default=lambda value: argparse.SUPPRESS)
@@ -100,80 +93,26 @@ def parse_args(script, argv):
   return build_parser(script).parse_args(argv[1:])
 
 
-def _checkpoint_for_compress(script, args):
-  from tfcsuite import checkpoint
-  return checkpoint.load(args.model_path or script.default_checkpoint_path(),
-                         script.name)
-
-
-def compress_options(script, args):
-  """The model's compress-time options given by the flags, as a dict."""
-  if not script.compress_options:
-    return {}
-  return dataclasses.asdict(config.from_flags(script.compress_options, args))
-
-
-def compress(script, args):
-  """Compresses an image to a container file; `-V` prints metrics."""
-  from tfcsuite import coding, container, image_io, metrics
-  output = args.output_file or args.input_file + ".tfci"
-  image_io.check_writable(output, args.overwrite)
-  image = image_io.read_image(args.input_file)
-  ckpt = _checkpoint_for_compress(script, args)
-  model = script.coding_model(ckpt)
-  packed = container.pack(coding.encode(
-      model, ckpt, image, **compress_options(script, args)))
-  image_io.write_bytes(output, packed, args.overwrite)
-  if args.verbose:
-    reconstruction = coding.decode(model, container.unpack(packed))
-    height, width = image.shape[:2]
-    values = metrics.all_metrics(model.reference_image(image), reconstruction)
-    print(f"Mean squared error: {values['mse']:0.4f}")
-    print(f"PSNR (dB): {values['psnr']:0.2f}")
-    print(f"Multiscale SSIM: {values['ms_ssim']:0.4f}")
-    print(f"Multiscale SSIM (dB): {values['ms_ssim_db']:0.2f}")
-    bits = model.estimate_bits(image)
-    if bits is not None:
-      print(f"Information content (model estimate, bpp): "
-            f"{float(bits) / (height * width):0.4f}")
-    print(f"Actual bits per pixel: "
-          f"{metrics.bits_per_pixel(len(packed), height, width):0.4f}")
-
-
-def decompress(script, args):
-  """Decompresses a container file to an image."""
-  from tfcsuite import checkpoint, coding, container, image_io
-  output = args.output_file or args.input_file + ".png"
-  image_io.check_writable(output, args.overwrite)
-  parsed = container.unpack(image_io.read_bytes(args.input_file), script.name)
-  path = args.model_path or str(CHECKPOINTS / script.name / parsed.checkpoint)
-  if not args.model_path and not os.path.isdir(path):
-    raise UserError(f"the file was made with checkpoint {parsed.checkpoint!r}, "
-                    f"which is not in checkpoints/{script.name}/; pass "
-                    f"--model_path")
-  ckpt = checkpoint.load(path, script.name)
-  if ckpt.fingerprint != parsed.weights_crc32:
-    raise UserError(f"the file was compressed with other weights than those "
-                    f"in {path!r} (fingerprint mismatch)")
-  image = coding.decode(script.coding_model(ckpt), parsed)
-  image_io.write_image(output, image, args.overwrite)
-
-
 def _run(script, args):
+  from tfcsuite import coding_commands
+  prog = os.path.basename(sys.argv[0])
+  failures = 0
   try:
     if args.command == "train":
       from tfcsuite import training
       training.train(script, args)
     elif args.command == "compress":
-      compress(script, args)
+      failures = coding_commands.compress_all(script, args, prog)
     else:
-      decompress(script, args)
+      failures = coding_commands.decompress_all(args, prog, script)
   except UserError as error:
-    print(f"{os.path.basename(sys.argv[0])}: error: {error}", file=sys.stderr)
+    print(f"{prog}: error: {error}", file=sys.stderr)
     sys.exit(1)
   except KeyboardInterrupt:
-    print(f"{os.path.basename(sys.argv[0])}: interrupted", file=sys.stderr)
+    print(f"{prog}: interrupted", file=sys.stderr)
     sys.exit(130)
+  if failures:
+    sys.exit(1)
 
 
 def main(script):

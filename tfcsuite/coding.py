@@ -15,8 +15,12 @@ fields of its compressed file:
     image (H, W, 3), or (H, W) for a grayscale model.
 
 Optional capabilities, with defaults here: `estimate_bits(image)` (the model's
-own rate estimate in bits, None if it has none) and `reference_image(image)`
-(what a reconstruction is compared with: the image itself, or e.g. its luma).
+own rate estimate in bits, None if it has none), `reference_image(image)`
+(what a reconstruction is compared with: the image itself, or e.g. its luma),
+and two one-line texts that `compress -V` prints when a model gives them:
+`describe_coding(fields, shape)` (what a file holds beyond its size, e.g. the
+codec quality it used) and `describe_reference()` (what `reference_image`
+returns, when it is not the image itself).
 
 The container (`tfcsuite.container`) stores the strings and the integers in
 layout order. Models run eagerly: for one image, tracing a tf.function costs
@@ -60,6 +64,15 @@ class CodingModel:
   def reference_image(self, image):
     """What a reconstruction of `image` is compared with."""
     return image
+
+  def describe_coding(self, fields, shape):
+    """One line on what the fields of an (H, W) image hold, or None."""
+    del fields, shape
+    return None
+
+  def describe_reference(self):
+    """One line on what `reference_image` returns; None: the image itself."""
+    return None
 
 
 def reconstructed_image(x_hat, x_shape):

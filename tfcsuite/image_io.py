@@ -10,6 +10,9 @@ Conversion rules for `read_image` (documented in the README):
     rounding value / 257 (65535 maps to 255).
   * Animated images (GIF, WebP, APNG) use their first frame.
   * Floating-point images and images with no pixels are refused.
+
+Decoded images are written losslessly (PNG, BMP, TIFF, PPM, TGA, JPEG 2000)
+unless a command is told that a lossy format is wanted (`LOSSY_FORMATS`).
 """
 
 import contextlib
@@ -21,6 +24,13 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from tfcsuite import UserError
+
+# Formats that store 8-bit RGB and grayscale exactly with Pillow's defaults.
+LOSSLESS_FORMATS = ("PNG", "BMP", "TIFF", "PPM", "TGA", "JPEG2000")
+# Formats that would add their own loss to a decoded image.
+LOSSY_FORMATS = ("JPEG", "WEBP", "AVIF")
+# Quality of the lossy formats when asked for one anyway.
+LOSSY_QUALITY = 95
 
 
 def _to_rgb(image):
@@ -118,12 +128,63 @@ def encode_image(array, format_name, **options):
   return buffer.getvalue()
 
 
-def write_image(path, array, overwrite=False):
-  """Writes an image atomically in the format given by the file extension."""
+def is_image_name(path):
+  """Whether `path` has an extension of an image format Pillow reads."""
+  extension = os.path.splitext(path)[1].lower()
+  return Image.registered_extensions().get(extension) in Image.OPEN
+
+
+def files_in_folder(folder, wanted, what):
+  """The files directly in `folder` whose name is `wanted`, sorted by name.
+
+  Hidden files (e.g. another process's unfinished temp files) are skipped;
+  a folder without any is a `UserError` naming `what` it lacks.
+  """
+  found = [os.path.join(folder, name) for name in sorted(os.listdir(folder))
+           if not name.startswith(".") and wanted(name) and
+           os.path.isfile(os.path.join(folder, name))]
+  if not found:
+    raise UserError(f"folder {folder!r} holds no {what} files")
+  return found
+
+
+def images_in_folder(folder):
+  """The image files (by extension) directly in `folder`, sorted by name."""
+  return files_in_folder(folder, is_image_name, "image")
+
+
+def _writer_format(path):
+  """The Pillow format that writes `path`'s extension; a UserError if none."""
   extension = os.path.splitext(path)[1].lower()
   format_name = Image.registered_extensions().get(extension)
   if format_name is None or format_name not in Image.SAVE:
     raise UserError(f"cannot write images with extension {extension!r}; "
                     f"use .png")
-  options = {"quality": 95} if format_name in ("JPEG", "WEBP") else {}
+  return format_name
+
+
+def check_decoded_output(path, allow_lossy):
+  """Refuses an output name for a decoded image before anything is decoded.
+
+  Lossless formats are accepted, lossy ones only if `allow_lossy`: a JPEG of
+  a decoded image is not the image the model decoded.
+  """
+  format_name = _writer_format(path)
+  extension = os.path.splitext(path)[1].lower()
+  if format_name in LOSSY_FORMATS and not allow_lossy:
+    raise UserError(f"output {path!r} would be {format_name}, a lossy "
+                    f"format: it would not hold the decoded image exactly; "
+                    f"write .png, or pass --lossy_output to accept the "
+                    f"extra loss")
+  if format_name not in LOSSLESS_FORMATS + LOSSY_FORMATS:
+    raise UserError(f"cannot write decoded images with extension "
+                    f"{extension!r}; use .png, .bmp, .tif, .ppm, .tga or "
+                    f".jp2 (or .jpg, .webp, .avif with --lossy_output)")
+
+
+def write_image(path, array, overwrite=False):
+  """Writes an image atomically in the format given by the file extension."""
+  format_name = _writer_format(path)
+  options = ({"quality": LOSSY_QUALITY} if format_name in LOSSY_FORMATS
+             else {})
   write_bytes(path, encode_image(array, format_name, **options), overwrite)

@@ -11,8 +11,11 @@ import numpy as np
 # Luma weights of ITU-R BT.601 (full range, as in JPEG): Y' = .299 R + ...
 BT601_LUMA = np.array([0.299, 0.587, 0.114])
 
-# tf.image.ssim_multiscale needs each side >= 11 * 2**4 at its 5 scales.
-MS_SSIM_MIN_SIDE = 176
+# tf.image.ssim_multiscale halves the image (rounding up) between its 5
+# scales and needs the 11-pixel filter to fit at the last one:
+# ceil(side / 2**4) >= 11, i.e. side >= 10 * 2**4 + 1.
+MS_SSIM_SCALES = 5
+MS_SSIM_MIN_SIDE = (11 - 1) * 2 ** (MS_SSIM_SCALES - 1) + 1  # 161
 
 
 def mse(original, reconstruction):
