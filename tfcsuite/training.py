@@ -264,13 +264,12 @@ def train(script, args):
           os.path.join(train_path, "backup"), delete_checkpoint=False),
       _EpochLog(run.epoch_log, args.steps_per_epoch),
   ]
-  first_step = run.steps()
+  run.record_command(" ".join(shlex.quote(a) for a in sys.argv),
+                     run.steps())
   model.fit(
       train_data, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
       validation_data=validation_data, callbacks=callbacks,
       verbose=1 if args.verbose else 2)
-  run.record_command(" ".join(shlex.quote(a) for a in sys.argv), first_step,
-                     run.steps())
   if model.stop_training:
     raise UserError("training diverged (loss became NaN); no checkpoint "
                     "was written")

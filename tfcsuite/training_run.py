@@ -6,8 +6,9 @@ what happened:
   run.json        the model and configuration the run was started with; a
                   resumed `train` must give the same ones
   epochs.jsonl    one line per finished epoch: steps, seconds, metrics
-  commands.jsonl  one line per `train` command that ran steps: the command
-                  and the range of steps it ran
+  commands.jsonl  one line per `train` command, written when it starts
+                  training: the command and the step it started from (so
+                  that a command killed midway is still on record)
 
 (Keras' resumable backup is in backup/ and TensorBoard's logs in logs/.)
 """
@@ -87,14 +88,20 @@ class TrainingRun:
   def steps(self):
     return sum(r["steps"] for r in self.epochs())
 
-  def record_command(self, command, first_step, last_step):
+  def record_command(self, command, first_step):
     _append_line(self._command_log, dict(
-        command=command, steps=[first_step, last_step],
+        command=command, first_step=first_step,
         date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())))
 
   def commands(self):
-    """Every command that ran steps of this run, with its step range."""
-    return _read_lines(self._command_log)
+    """Every command that ran steps of this run, with its [first, last) step
+    range: up to where the next command resumed, or to the last epoch."""
+    records = _read_lines(self._command_log)
+    # Lines written before first_step was: {"steps": [first, last], ...}.
+    firsts = [r.get("first_step", r.get("steps", [0])[0]) for r in records]
+    ends = firsts[1:] + [self.steps()]
+    return [dict(command=r["command"], steps=[first, end], date=r["date"])
+            for r, first, end in zip(records, firsts, ends) if end > first]
 
 
 def _text(value):
