@@ -2,9 +2,12 @@
 
 From the flags --codecs, --qualities (a codec's sweep), --models, --checkpoint
 and --no_shipped_checkpoints; unknown names and bad values are `UserError`s.
+`--checkpoint MODEL:NAME=PATH` puts a checkpoint on a curve of its own, NAME
+(e.g. a retrained model next to the shipped one).
 """
 
 import json
+import re
 import sys
 
 from tfcsuite import UserError
@@ -87,16 +90,78 @@ def codec_curves(args):
   return curves
 
 
-def model_curves(args):
-  """A `CurveSpec` per selected model: its shipped and --checkpoint folders."""
+CURVE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")
+
+
+def parse_checkpoint_flag(entry):
+  """(model, curve name or None, path) of a --checkpoint MODEL[:NAME]=PATH.
+
+  The path is everything after the first '=', so it may hold ':' and '='
+  itself; model and curve names hold neither.
+  """
+  head, separator, path = entry.partition("=")
+  model, colon, curve = head.partition(":")
+  if not separator or not model or not path or (colon and not curve):
+    raise UserError(f"--checkpoint {entry!r}: expected MODEL=PATH or "
+                    f"MODEL:NAME=PATH")
+  if colon and not CURVE_NAME.match(curve):
+    raise UserError(f"--checkpoint {entry!r}: a curve name is letters, "
+                    f"digits, '.', '_' and '-' (it names files)")
+  return model, (curve if colon and curve != model else None), path
+
+
+def checkpoint_curve(script, curve, paths, threads, description=None):
+  """A `CurveSpec` named `curve`: each checkpoint folder's operating points.
+
+  Folders holding the same weights are measured once; checkpoints of the
+  same name but other weights get their fingerprint in their point label.
+  """
   from tfcsuite import checkpoint as checkpoint_lib
+  checkpoints = {}
+  for path in paths:
+    loaded = checkpoint_lib.load(path, script.name)
+    checkpoints.setdefault(loaded.fingerprint, loaded)
+  labels = [c.name for c in checkpoints.values()]
+  points = []
+  for loaded in checkpoints.values():
+    label = loaded.name
+    if labels.count(label) > 1:
+      label = f"{label}-{loaded.fingerprint:08x}"
+    # A checkpoint gives one point, or several for a model whose rate is a
+    # compress option (Jiang 2017: one per JPEG quality).
+    for suffix, options in script.operating_points(loaded):
+      points.append(evaluation.CheckpointPoint(
+          script, loaded, f"{label}-{suffix}" if suffix else label, threads,
+          options, curve=curve))
+  return CurveSpec(
+      name=curve, label=curve, description=description or script.description,
+      kind="model", published_curve=script.published_curve, points=points)
+
+
+def _named_curves(entries):
+  """{model: paths} and {curve: (model, paths)} of the --checkpoint flags."""
   from tfcsuite import zoo
-  extra = {}
-  for entry in args.checkpoint:
-    model, separator, path = entry.partition("=")
-    if not separator or not model or not path:
-      raise UserError(f"--checkpoint {entry!r}: expected MODEL=PATH")
-    extra.setdefault(model, []).append(path)
+  extra, named = {}, {}
+  for entry in entries:
+    model, curve, path = parse_checkpoint_flag(entry)
+    if curve is None:
+      extra.setdefault(model, []).append(path)
+      continue
+    if curve in zoo.MODEL_SCRIPTS or curve in classical.CODECS:
+      raise UserError(f"--checkpoint {entry!r}: curve name {curve!r} is "
+                      f"already a model or codec")
+    if named.get(curve, (model,))[0] != model:
+      raise UserError(f"--checkpoint {entry!r}: curve {curve!r} already "
+                      f"holds checkpoints of model {named[curve][0]!r}")
+    named.setdefault(curve, (model, []))[1].append(path)
+  return extra, named
+
+
+def model_curves(args):
+  """A `CurveSpec` per selected model (its shipped and --checkpoint folders)
+  and per curve named in --checkpoint MODEL:NAME=PATH."""
+  from tfcsuite import zoo
+  extra, named = _named_curves(args.checkpoint)
   names = _selected(args.models, zoo.MODEL_SCRIPTS, {}, "model")
   explicit = args.models.strip() not in ("all", "")
   names += [name for name in extra if name not in names]
@@ -112,24 +177,12 @@ def model_curves(args):
       print(f"kodak.py: note: model {name!r} has no shipped checkpoint; "
             f"skipped", file=sys.stderr)
       continue
-    script = zoo.load_script(name)
-    checkpoints = {}  # By fingerprint: the same weights are evaluated once.
-    for path in paths:
-      loaded = checkpoint_lib.load(path, name)
-      checkpoints.setdefault(loaded.fingerprint, loaded)
-    labels = [c.name for c in checkpoints.values()]
-    points = []
-    for loaded in checkpoints.values():
-      label = loaded.name
-      if labels.count(label) > 1:  # Same folder name, different weights.
-        label = f"{label}-{loaded.fingerprint:08x}"
-      # A checkpoint gives one point, or several for a model whose rate is
-      # a compress option (Jiang 2017: one per JPEG quality).
-      for suffix, options in script.operating_points(loaded):
-        points.append(evaluation.CheckpointPoint(
-            script, loaded, f"{label}-{suffix}" if suffix else label,
-            args.threads, options))
-    curves.append(CurveSpec(
-        name=name, label=name, description=script.description, kind="model",
-        published_curve=script.published_curve, points=points))
+    curves.append(checkpoint_curve(zoo.load_script(name), name, paths,
+                                   args.threads))
+  for curve, (model, paths) in named.items():
+    script = zoo.load_script(model)
+    curves.append(checkpoint_curve(
+        script, curve, paths, args.threads,
+        description=f"{script.description} (curve {curve!r} of "
+                    f"--checkpoint {model}:{curve}=PATH)"))
   return curves

@@ -69,8 +69,13 @@ def _version(distribution):
     return None
 
 
-def metadata(argv, args, image_paths, threads, measurements, from_cache):
-  """The run's environment and inputs, as stored in kodak.json."""
+def metadata(argv, args, image_paths, threads, measurements, from_cache,
+             program="python benchmarks/kodak.py", complete=None):
+  """The run's environment and inputs, as stored in kodak.json.
+
+  `program` starts the recorded command; `complete` (whether the images are
+  the whole Kodak set) defaults to "all 24 verified Kodak files".
+  """
   import numpy
   # Imported here, not at the top: speed.py imports this module before it
   # forks the processes whose memory it measures, so it must stay light.
@@ -82,9 +87,10 @@ def metadata(argv, args, image_paths, threads, measurements, from_cache):
   return dict(
       date=datetime.datetime.now(datetime.timezone.utc).strftime(
           "%Y-%m-%d %H:%M UTC"),
-      command="python benchmarks/kodak.py " + shlex.join(argv),
+      command=f"{program} {shlex.join(argv)}",
       images=[os.path.basename(p) for p in image_paths],
-      complete=len(image_paths) == len(kodak.SHA256),
+      complete=(len(image_paths) == len(kodak.SHA256) if complete is None
+                else complete),
       data_dir=args.data_dir, reference_dir=args.reference_dir,
       cpu=dict(model=cpu_model(), cores=os.cpu_count(),
                usable_cores=len(os.sched_getaffinity(0))

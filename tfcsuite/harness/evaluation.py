@@ -61,17 +61,26 @@ class CodecPoint:
 
 class CheckpointPoint:
   """One checkpoint of a learned model, with the model's compress options
-  (e.g. Jiang 2017's JPEG quality), coded through the shared container."""
+  (e.g. Jiang 2017's JPEG quality), coded through the shared container.
+
+  Its curve is the model's, or another one named by the user (e.g. a
+  retrained model next to the shipped one).
+  """
 
   extension = ".tfci"
 
-  def __init__(self, script, checkpoint, label, threads, options=None):
+  def __init__(self, script, checkpoint, label, threads, options=None,
+               curve=None):
     self.script = script
     self.checkpoint = checkpoint
     self.options = dict(options or {})
-    self.curve = script.name
+    self.curve = curve or script.name
     self.label = label
+    # Model and fingerprint say which weights a published result belongs to
+    # (tfcsuite.harness.shipped_results).
     self.setting = dict(checkpoint=label, config=checkpoint.config,
+                        model=script.name,
+                        weights_crc32=f"{checkpoint.fingerprint:08x}",
                         **self.options)
     # The fingerprint in the folder name keeps results of retrained weights
     # apart from those of older weights with the same checkpoint name.
@@ -115,10 +124,15 @@ class CheckpointPoint:
 
 
 class ResultCache:
-  """Finished measurements, one JSON file per (curve, point, image)."""
+  """Finished measurements, one JSON file per (curve, point, image).
 
-  def __init__(self, directory):
+  A measurement's key holds its image's SHA-256: by default from the Kodak
+  table, or from `image_sha256` (name -> hex digest) for other images.
+  """
+
+  def __init__(self, directory, image_sha256=None):
     self.directory = directory
+    self.image_sha256 = kodak.SHA256 if image_sha256 is None else image_sha256
 
   def folder(self, point):
     return os.path.join(self.directory, point.curve, point.cache_folder)
@@ -131,10 +145,10 @@ class ResultCache:
     """Where the compressed file is written (and kept, if asked)."""
     return self._path(point, image_name, point.extension)
 
-  @staticmethod
-  def key(point, image_name):
+  def key(self, point, image_name):
     return dict(point.key, image=image_name,
-                image_sha256=kodak.SHA256[image_name], version=CACHE_VERSION)
+                image_sha256=self.image_sha256[image_name],
+                version=CACHE_VERSION)
 
   def load(self, point, image_name):
     """The cached measurement; None if absent or made under other settings."""
@@ -207,7 +221,8 @@ def evaluate(points, image_paths, cache, keep_bitstreams=False,
 
   Args:
     points: `CodecPoint`s and `CheckpointPoint`s.
-    image_paths: verified Kodak image files.
+    image_paths: image files (verified Kodak files, or those whose SHA-256
+      the cache knows), with distinct file names.
     cache: a `ResultCache`.
     keep_bitstreams: keep each compressed file next to its cached result.
     before_first_measurement: called once before anything is measured (and

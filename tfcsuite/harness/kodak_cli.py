@@ -19,22 +19,14 @@ import os
 import sys
 
 from tfcsuite import UserError, image_io
-from tfcsuite.cli import number_in_range
 from tfcsuite.datasets import kodak
 from tfcsuite.harness import (classical, curve_selection, curves, environment,
                               evaluation, markdown, plots, published,
-                              readme_block, results_files)
-
-
-class _Parser(argparse.ArgumentParser):
-  """Reports a bad flag as one line on stderr (status 2), not a usage dump."""
-
-  def error(self, message):
-    self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+                              readme_block, results_files, run_flags)
 
 
 def parse_args(argv):
-  parser = _Parser(
+  parser = run_flags.OneLineErrorParser(
       prog="kodak.py", description=__doc__.split("\n\n")[0],
       formatter_class=argparse.RawDescriptionHelpFormatter,
       epilog=__doc__.split("\n\n", 1)[1])
@@ -43,13 +35,12 @@ def parse_args(argv):
       help="Comma-separated registered models (tfcsuite.zoo), 'all' "
            "(default: those with a checkpoint) or 'none'.")
   parser.add_argument(
-      "--codecs", default="all",
-      help=f"Comma-separated classical codecs: "
-           f"{', '.join(classical.CODECS)} ('jpeg' means both JPEGs), "
-           f"'all' (default) or 'none'.")
-  parser.add_argument(
-      "--checkpoint", action="append", default=[], metavar="MODEL=PATH",
-      help="Also evaluate this checkpoint folder of MODEL (repeatable).")
+      "--checkpoint", action="append", default=[],
+      metavar="MODEL[:NAME]=PATH",
+      help="Also evaluate this checkpoint folder of MODEL (repeatable): on "
+           "MODEL's curve, or on a curve of its own named NAME (letters, "
+           "digits, . _ -), e.g. balle17:retrained=runs/x/checkpoint. "
+           "PATH is everything after the first '=' and may hold ':' or '='.")
   parser.add_argument(
       "--no_shipped_checkpoints", action="store_true",
       help="Evaluate only --checkpoint folders, not checkpoints/<model>/*.")
@@ -65,30 +56,13 @@ def parse_args(argv):
       "--out", required=True,
       help="Output folder for JSON, CSV, Markdown and PNG results.")
   parser.add_argument(
-      "--cache_dir", default=None,
-      help="Where finished measurements are cached so that a rerun resumes "
-           "(default: OUT/cache).")
-  parser.add_argument(
       "--images", default=None,
       help="Comma-separated Kodak file names (default: all 24).")
-  parser.add_argument(
-      "--qualities", action="append", default=[], metavar="[CODEC=]V1,V2,..",
-      help="Sweep values instead of the defaults: for every codec, or for one "
-           "(repeatable). Quality 0-100; for jpeg2000 the compression ratio.")
-  parser.add_argument(
-      "--threads", type=number_in_range(int, low=1),
-      default=1,
-      help="Threads for TensorFlow (intra- and inter-op) and the codec "
-           "libraries that take a thread count; recorded with the results.")
-  parser.add_argument(
-      "--keep_bitstreams", action="store_true",
-      help="Keep every compressed file next to its cached measurement.")
   parser.add_argument(
       "--readme", default=None,
       help="Replace the generated results section of this Markdown file "
            "(full 24-image runs only).")
-  parser.add_argument("--quiet", action="store_true",
-                      help="No progress bar.")
+  run_flags.add_run_flags(parser, codecs_default="all")
   return parser.parse_args(argv)
 
 

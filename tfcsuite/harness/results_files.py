@@ -39,8 +39,8 @@ def _dumps(value):
   return (json.dumps(value, indent=2, allow_nan=False) + "\n").encode()
 
 
-def write_json(out_dir, curves, metadata):
-  """Writes curves/<name>.json (CompressAI schema) and the combined kodak.json.
+def write_json(out_dir, curves, metadata, combined_name="kodak.json"):
+  """Writes curves/<name>.json (CompressAI schema) and the combined file.
 
   Per-curve files of earlier runs that this run did not produce are removed,
   so that the folder holds one run's results only.
@@ -65,7 +65,7 @@ def write_json(out_dir, curves, metadata):
         os.unlink(path)
   combined = dict(generator=GENERATOR, metadata=metadata,
                   curves=[compressai_json(curve) for curve in curves])
-  image_io.write_bytes(os.path.join(out_dir, "kodak.json"), _dumps(combined),
+  image_io.write_bytes(os.path.join(out_dir, combined_name), _dumps(combined),
                        overwrite=True)
 
 

@@ -1,0 +1,43 @@
+"""What the harness's command lines share: benchmarks/kodak.py and
+`tfcs evaluate` select codecs and threads, cache and keep files alike, and
+report a bad flag in one line."""
+
+import argparse
+
+from tfcsuite.cli import number_in_range
+
+
+class OneLineErrorParser(argparse.ArgumentParser):
+  """Reports a bad flag as one line on stderr (status 2), not a usage dump."""
+
+  def error(self, message):
+    self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def add_run_flags(parser, codecs_default):
+  """--codecs (default `codecs_default`), --qualities, --threads,
+  --cache_dir, --keep_bitstreams and --quiet."""
+  from tfcsuite.harness import classical
+  parser.add_argument(
+      "--codecs", default=codecs_default,
+      help=f"Comma-separated classical codecs: "
+           f"{', '.join(classical.CODECS)} ('jpeg' means both JPEGs), "
+           f"'all' or 'none' (default: {codecs_default}).")
+  parser.add_argument(
+      "--qualities", action="append", default=[], metavar="[CODEC=]V1,V2,..",
+      help="Sweep values instead of the defaults: for every codec, or for one "
+           "(repeatable). Quality 0-100; for jpeg2000 the compression ratio.")
+  parser.add_argument(
+      "--threads", type=number_in_range(int, low=1),
+      default=1,
+      help="Threads for TensorFlow (intra- and inter-op) and the codec "
+           "libraries that take a thread count; recorded with the results.")
+  parser.add_argument(
+      "--cache_dir", default=None,
+      help="Where finished measurements are cached so that a rerun resumes "
+           "(default: OUT/cache).")
+  parser.add_argument(
+      "--keep_bitstreams", action="store_true",
+      help="Keep every compressed file next to its cached measurement.")
+  parser.add_argument("--quiet", action="store_true",
+                      help="No progress bar.")
