@@ -33,6 +33,12 @@ class Checkpoint:
     self.fingerprint = fingerprint
 
 
+def fingerprint_of(path):
+  """The fingerprint of a checkpoint folder: the CRC32 of its weights file."""
+  with open(os.path.join(path, WEIGHTS), "rb") as f:
+    return zlib.crc32(f.read())
+
+
 def load(path, expected_model=None):
   """Loads a checkpoint folder; a clear `UserError` if it is not one."""
   weights_file = os.path.join(path, WEIGHTS)
@@ -45,9 +51,7 @@ def load(path, expected_model=None):
   if expected_model and manifest.get("model") != expected_model:
     raise UserError(f"checkpoint {path!r} is for model "
                     f"{manifest.get('model')!r}, not {expected_model!r}")
-  with open(weights_file, "rb") as f:
-    data = f.read()
-  fingerprint = zlib.crc32(data)
+  fingerprint = fingerprint_of(path)
   with np.load(weights_file) as arrays:
     weights = {key: arrays[key] for key in arrays.files}
   return Checkpoint(path, manifest, weights, fingerprint)

@@ -3,6 +3,10 @@
 One concern per module, in the order a run uses them:
 
   kodak_cli        the command line: flags, the run, one-line errors
+  run_flags        flags and the one-line error parser it shares with
+                   `tfcs evaluate`
+  evaluate_images  `tfcs evaluate`: the measurements on any images
+  image_set        any images, each identified by its SHA-256
   curve_selection  the codecs and model checkpoints the flags select
   classical        the classical codecs, through Pillow
   bitstreams       the coded-data bytes of a classical codec's file
@@ -15,4 +19,6 @@ One concern per module, in the order a run uses them:
   markdown         the Markdown report
   plots            the rate-distortion plots
   readme_block     the generated results block of the README
+  shipped_results  a shipped checkpoint's committed Kodak means (`tfcs
+                   models`)
 """
