@@ -46,6 +46,13 @@ def configure_tensorflow_threads(threads, record):
   record["tensorflow inter_op"] = inter
 
 
+def note_idle_tensorflow(record):
+  """Says in `record` why it has no TensorFlow thread counts, if it has none."""
+  if "tensorflow intra_op" not in record:
+    record["tensorflow"] = ("not started: every measurement came from the "
+                            "cache, whose key includes the thread count")
+
+
 def _git():
   """Commit and whether tracked files differ from it (read-only queries)."""
   def run(*command):

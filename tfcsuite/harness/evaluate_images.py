@@ -75,6 +75,7 @@ def run(args, argv):
                                                            threads)),
       show_progress=not args.quiet)
 
+  environment.note_idle_tensorflow(threads)
   curve_results = curves.aggregate(specs, measurements)
   curves.compare(curve_results, reference_dir=None)
   sources = types.SimpleNamespace(data_dir=None, reference_dir=None)

@@ -102,9 +102,7 @@ def run(argv):
                                                            threads)),
       show_progress=not args.quiet)
 
-  if "tensorflow intra_op" not in threads:
-    threads["tensorflow"] = ("not started: every measurement came from the "
-                             "cache, whose key includes the thread count")
+  environment.note_idle_tensorflow(threads)
   curve_results = curves.aggregate(specs, measurements)
   published_curves = curves.compare(curve_results, args.reference_dir)
   info = environment.metadata(argv, args, image_paths, threads,
