@@ -98,8 +98,11 @@ def _row(lines, model, first_cells):
 
 def test_models_shows_committed_kodak_means(models_text):
   bpp, psnr = _committed_point("kodak.json", "balle17", "lambda0.01")
+  shipped = checkpoint.load(str(REPO_ROOT / "checkpoints" / "balle17" /
+                                "lambda0.01"))
+  # The committed run recorded these weights' fingerprint: no "†".
   assert _row(models_text, "balle17", ["lambda0.01", "(default)"])[2:] == [
-      "455e216f", "-", f"{bpp:.3f}†", f"{psnr:.2f}†"]
+      f"{shipped.fingerprint:08x}", "-", f"{bpp:.3f}", f"{psnr:.2f}"]
   bpp, psnr = _committed_point("jiang17/kodak.json", "jiang17", "rgb-q10")
   assert _row(models_text, "jiang17", ["--quality", "10"])[2:] == [
       f"{bpp:.3f}†", f"{psnr:.2f}†"]
@@ -132,7 +135,7 @@ def lambda001():
 def test_newest_complete_run_with_the_same_weights_wins(tmp_path, lambda001):
   script, ckpt = lambda001
   same = dict(checkpoint="lambda0.01", config=ckpt.config, model="balle17",
-              weights_crc32="455e216f")
+              weights_crc32=f"{ckpt.fingerprint:08x}")
   paths = [
       _harness_run(tmp_path / "old.json", "2026-01-01 00:00 UTC", [same]),
       _harness_run(tmp_path / "new.json", "2026-02-01 00:00 UTC",
@@ -156,6 +159,17 @@ def test_other_weights_or_configuration_give_no_number(tmp_path, lambda001):
   assert point.kodak is None
 
 
+def test_a_retrained_checkpoint_takes_no_number_without_fingerprint(
+    tmp_path, lambda001):
+  script, ckpt = lambda001
+  # lambda0.01 was retrained: its earlier weights are in retired/.
+  assert zoo.retired_versions("balle17", "lambda0.01")
+  path = _harness_run(tmp_path / "run.json", "2026-01-01 00:00 UTC", [
+      dict(checkpoint="lambda0.01", config=ckpt.config)])
+  [point] = shipped_results.kodak_means(script, ckpt, [path])
+  assert point.kodak is None
+
+
 # ---------------------------------------------------------------------- info
 
 
@@ -167,8 +181,9 @@ def test_info_reads_the_header_only():
   assert result.stdout.splitlines()[1:] == [
       "Model: balle17",
       "Checkpoint: lambda0.01",
+      # Made with weights since retrained: their retired copy decodes it.
       "Weights CRC32: 455e216f (matches the shipped checkpoint "
-      "checkpoints/balle17/lambda0.01)",
+      "checkpoints/balle17/retired/455e216f/lambda0.01)",
       "Image size: 96x64 pixels (width x height)",
       f"File bytes: {len(data)}",
       f"Bits per pixel (whole file): {len(data) * 8 / (96 * 64):.4f}",
@@ -181,9 +196,11 @@ def test_info_says_when_the_weights_differ(tmp_path):
   parsed.weights_crc32 = 0x12345678
   (tmp_path / "other.tfci").write_bytes(container.pack(parsed))
   result = run_tfcs("info", tmp_path / "other.tfci")
-  assert ("Weights CRC32: 12345678 (differs from the shipped checkpoint "
-          "checkpoints/balle17/lambda0.01, 455e216f: other weights; "
-          "decompress needs --model_path)") in result.stdout
+  shipped = checkpoint.load(str(REPO_ROOT / "checkpoints" / "balle17" /
+                                "lambda0.01"))
+  assert (f"Weights CRC32: 12345678 (differs from the shipped checkpoint "
+          f"checkpoints/balle17/lambda0.01, {shipped.fingerprint:08x}: other "
+          f"weights; decompress needs --model_path)") in result.stdout
 
 
 def test_info_of_a_bad_file_is_one_line(tmp_path):

@@ -7,6 +7,7 @@ module and know nothing model-specific.
 """
 
 import dataclasses
+import glob
 import importlib.util
 import os
 import pathlib
@@ -124,6 +125,12 @@ def retired_checkpoint_folder(name, checkpoint_name, fingerprint):
   (the folder's name is the checkpoint's name, which files record)."""
   return os.path.join(CHECKPOINTS, name, "retired", f"{fingerprint:08x}",
                       checkpoint_name)
+
+
+def retired_versions(name, checkpoint_name):
+  """Folders of the earlier weights of a shipped checkpoint, if retrained."""
+  pattern = os.path.join(CHECKPOINTS, name, "retired", "*", checkpoint_name)
+  return sorted(glob.glob(pattern))
 
 
 def checkpoint_folder_for_file(name, checkpoint_name, fingerprint):
