@@ -46,6 +46,26 @@ def configure_tensorflow_threads(threads, record):
   record["tensorflow inter_op"] = inter
 
 
+def measure_curves(specs, image_paths, cache, threads, keep_bitstreams,
+                   show_progress):
+  """Measures every point of `specs` with `threads` threads.
+
+  Returns (measurements, number taken from the cache, the thread record
+  stored with the results).
+  """
+  from tfcsuite.harness import classical, evaluation
+  record = dict(requested=threads)
+  record.update(classical.configure_threads(threads))
+  measurements, from_cache = evaluation.evaluate(
+      [point for spec in specs for point in spec.points], image_paths, cache,
+      keep_bitstreams=keep_bitstreams,
+      before_first_measurement=(
+          lambda: configure_tensorflow_threads(threads, record)),
+      show_progress=show_progress)
+  note_idle_tensorflow(record)
+  return measurements, from_cache, record
+
+
 def note_idle_tensorflow(record):
   """Says in `record` why it has no TensorFlow thread counts, if it has none."""
   if "tensorflow intra_op" not in record:

@@ -15,7 +15,7 @@ import os
 import types
 
 from tfcsuite import UserError, image_io
-from tfcsuite.harness import (classical, curve_selection, curves, environment,
+from tfcsuite.harness import (curve_selection, curves, environment,
                               evaluation, image_set, markdown, results_files)
 
 RESULTS = "results.json"
@@ -63,19 +63,11 @@ def run(args, argv):
     specs = [dataclasses.replace(spec, published_curve=None)
              for spec in specs]
   os.makedirs(args.out, exist_ok=True)
-  threads = dict(requested=args.threads)
-  threads.update(classical.configure_threads(args.threads))
-  measurements, from_cache = evaluation.evaluate(
-      [point for spec in specs for point in spec.points], paths,
+  measurements, from_cache, threads = environment.measure_curves(
+      specs, paths,
       evaluation.ResultCache(args.cache_dir or
                              os.path.join(args.out, "cache"), image_sha256),
-      keep_bitstreams=args.keep_bitstreams,
-      before_first_measurement=(
-          lambda: environment.configure_tensorflow_threads(args.threads,
-                                                           threads)),
-      show_progress=not args.quiet)
-
-  environment.note_idle_tensorflow(threads)
+      args.threads, args.keep_bitstreams, show_progress=not args.quiet)
   curve_results = curves.aggregate(specs, measurements)
   curves.compare(curve_results, reference_dir=None)
   sources = types.SimpleNamespace(data_dir=None, reference_dir=None)

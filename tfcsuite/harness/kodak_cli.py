@@ -20,7 +20,7 @@ import sys
 
 from tfcsuite import UserError, image_io
 from tfcsuite.datasets import kodak
-from tfcsuite.harness import (classical, curve_selection, curves, environment,
+from tfcsuite.harness import (curve_selection, curves, environment,
                               evaluation, markdown, plots, published,
                               readme_block, results_files, run_flags)
 
@@ -91,18 +91,9 @@ def run(argv):
            curve_selection.model_curves(args))
   if not specs:
     raise UserError("nothing to evaluate: no codec and no model checkpoint")
-  threads = dict(requested=args.threads)
-  threads.update(classical.configure_threads(args.threads))
-  points = [point for spec in specs for point in spec.points]
-  measurements, from_cache = evaluation.evaluate(
-      points, image_paths, evaluation.ResultCache(cache_dir),
-      keep_bitstreams=args.keep_bitstreams,
-      before_first_measurement=(
-          lambda: environment.configure_tensorflow_threads(args.threads,
-                                                           threads)),
-      show_progress=not args.quiet)
-
-  environment.note_idle_tensorflow(threads)
+  measurements, from_cache, threads = environment.measure_curves(
+      specs, image_paths, evaluation.ResultCache(cache_dir), args.threads,
+      args.keep_bitstreams, show_progress=not args.quiet)
   curve_results = curves.aggregate(specs, measurements)
   published_curves = curves.compare(curve_results, args.reference_dir)
   info = environment.metadata(argv, args, image_paths, threads,
