@@ -20,7 +20,7 @@ from PIL import Image
 from conftest import BENCHMARKS, PYTHON, REPO_ROOT
 
 from tfcsuite.harness import (bitstreams, bjontegaard, classical, curves,
-                              kodak_cli, readme_block)
+                              kodak_cli, markdown, readme_block)
 
 IMAGES = ("kodim01.png", "kodim04.png")  # One landscape, one portrait.
 QUALITIES = ("30", "70")
@@ -487,3 +487,27 @@ def test_readme_results_come_from_the_committed_results():
 def test_rd_loss_is_bpp_plus_lambda_mse_for_models_only():
   assert curves.rd_loss(1.25, 100., {"config": {"lmbda": 0.01}}) == 2.25
   assert curves.rd_loss(1.25, 100., {"quality": 50}) is None
+
+
+def _curve(name, kind, bpp, psnr):
+  spec = curves.CurveSpec(name=name, label=name, description="", kind=kind,
+                          published_curve=None, points=[])
+  means = {field: [None] * len(bpp) for field in curves.AVERAGED}
+  means.update(bpp=list(bpp), psnr_rgb=list(psnr))
+  return curves.CurveResult(spec, [str(b) for b in bpp], [{}] * len(bpp),
+                            means)
+
+
+def test_models_are_compared_with_each_other_not_with_codecs():
+  older = _curve("balle17", "model", ANCHOR_BPP, ANCHOR_PSNR)
+  newer = _curve("balle18", "model", [0.8 * r for r in ANCHOR_BPP],
+                 ANCHOR_PSNR)
+  codec = _curve("webp", "codec", ANCHOR_BPP, ANCHOR_PSNR)
+  curves._compare_models([older, newer, codec])
+  assert newer.comparisons["models"]["balle17"]["bd_rate_psnr"] == (
+      pytest.approx(-20., abs=1e-9))
+  assert older.comparisons["models"]["balle18"]["bd_rate_psnr"] == (
+      pytest.approx(25., abs=1e-9))
+  assert "models" not in codec.comparisons
+  table = markdown._models_table([older, newer, codec])
+  assert "| `balle18` | -20.0 % | — |" in table

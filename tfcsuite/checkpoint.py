@@ -53,7 +53,11 @@ def load(path, expected_model=None):
                     f"{manifest.get('model')!r}, not {expected_model!r}")
   fingerprint = fingerprint_of(path)
   with np.load(weights_file) as arrays:
-    weights = {key: arrays[key] for key in arrays.files}
+    # Releases may store kernels as float16 (tfcsuite.release); models
+    # compute in float32 with the rounded values.
+    weights = {key: arrays[key].astype(np.float32)
+               if arrays[key].dtype == np.float16 else arrays[key]
+               for key in arrays.files}
   return Checkpoint(path, manifest, weights, fingerprint)
 
 

@@ -9,6 +9,7 @@ module and know nothing model-specific.
 import dataclasses
 import glob
 import importlib.util
+import json
 import os
 import pathlib
 import sys
@@ -69,7 +70,7 @@ class ModelScript:
   training_features: tuple = ()
 
   def default_checkpoint_path(self):
-    return str(CHECKPOINTS / self.name / self.default_checkpoint)
+    return shipped_folder(self.name, self.default_checkpoint)
 
   def checkpoint_config(self, checkpoint):
     from tfcsuite import config
@@ -109,39 +110,97 @@ def load_script(name):
   return sys.modules[module_name].SCRIPT
 
 
+SHIPPED_INDEX = "shipped.json"
+
+
+def _has_checkpoint(folder):
+  return os.path.isfile(os.path.join(folder, "manifest.json"))
+
+
+def _shipped_index(name):
+  """{checkpoint name: folder} of a model's shipped set, or None (legacy).
+
+  `checkpoints/<model>/shipped.json` maps each shipped name to its folder
+  relative to `checkpoints/<model>/`. New checkpoints are added as a release
+  (`releases/<date>/<name>/`) listed there, so a replaced checkpoint stays
+  where it is, unlisted, and nothing committed is ever moved or rewritten.
+  Without the index, the shipped set is every `checkpoints/<model>/<name>/`.
+  """
+  path = os.path.join(CHECKPOINTS, name, SHIPPED_INDEX)
+  if not os.path.isfile(path):
+    return None
+  with open(path) as f:
+    index = json.load(f)
+  return {checkpoint: os.path.join(CHECKPOINTS, name, folder)
+          for checkpoint, folder in index.items()}
+
+
+def shipped_folder(name, checkpoint_name):
+  """The folder of the shipped checkpoint `checkpoint_name` of a model."""
+  index = _shipped_index(name)
+  if index is not None:
+    return index.get(checkpoint_name,
+                     os.path.join(CHECKPOINTS, name, checkpoint_name))
+  return os.path.join(CHECKPOINTS, name, checkpoint_name)
+
+
 def shipped_checkpoints(name):
-  """Sorted folders under checkpoints/<name>/ that hold a checkpoint."""
+  """Sorted folders of a model's shipped checkpoints (see `_shipped_index`)."""
+  index = _shipped_index(name)
+  if index is not None:
+    return sorted(folder for folder in index.values()
+                  if _has_checkpoint(folder))
   folder = os.path.join(CHECKPOINTS, name)
   if not os.path.isdir(folder):
     return []
   return sorted(
       os.path.join(folder, entry) for entry in os.listdir(folder)
-      if os.path.isfile(os.path.join(folder, entry, "manifest.json")))
+      if _has_checkpoint(os.path.join(folder, entry)))
 
 
 def retired_checkpoint_folder(name, checkpoint_name, fingerprint):
-  """Where a replaced shipped checkpoint is kept, so that files made with it
+  """Where an early replaced checkpoint was moved, so that files made with it
   stay decodable: checkpoints/<model>/retired/<crc32, 8 hex digits>/<name>
-  (the folder's name is the checkpoint's name, which files record)."""
+  (the folder's name is the checkpoint's name, which files record). Later
+  replacements stay in place (see `_shipped_index`)."""
   return os.path.join(CHECKPOINTS, name, "retired", f"{fingerprint:08x}",
                       checkpoint_name)
 
 
+def _versions(name, checkpoint_name):
+  """Every folder of a model holding a checkpoint called `checkpoint_name`."""
+  root = os.path.join(CHECKPOINTS, name)
+  patterns = [checkpoint_name, os.path.join("retired", "*", checkpoint_name),
+              os.path.join("releases", "*", checkpoint_name)]
+  return sorted(folder for pattern in patterns
+                for folder in glob.glob(os.path.join(root, pattern))
+                if _has_checkpoint(folder))
+
+
 def retired_versions(name, checkpoint_name):
   """Folders of the earlier weights of a shipped checkpoint, if retrained."""
-  pattern = os.path.join(CHECKPOINTS, name, "retired", "*", checkpoint_name)
-  return sorted(glob.glob(pattern))
+  shipped = os.path.normpath(shipped_folder(name, checkpoint_name))
+  return [folder for folder in _versions(name, checkpoint_name)
+          if os.path.normpath(folder) != shipped]
 
 
 def checkpoint_folder_for_file(name, checkpoint_name, fingerprint):
   """The shipped checkpoint a compressed file was made with.
 
-  `checkpoints/<model>/<name>/`, or, if that was retrained since, its
-  retired version with the file's weights fingerprint; None if neither
+  The shipped checkpoint of that name or, if it was retrained since, the
+  earlier version with the file's weights fingerprint; None if neither
   exists (the fingerprint itself is checked when the checkpoint is loaded).
   """
-  current = os.path.join(CHECKPOINTS, name, checkpoint_name)
+  from tfcsuite import checkpoint
   retired = retired_checkpoint_folder(name, checkpoint_name, fingerprint)
   if os.path.isdir(retired):
     return retired
+  current = shipped_folder(name, checkpoint_name)
+  in_place = [folder for folder in [current] + retired_versions(
+      name, checkpoint_name) if _has_checkpoint(folder) and
+              "retired" not in os.path.relpath(folder, CHECKPOINTS).split(
+                  os.sep)]
+  for folder in in_place:
+    if checkpoint.fingerprint_of(folder) == fingerprint:
+      return folder
   return current if os.path.isdir(current) else None

@@ -158,7 +158,19 @@ def compare(curves, reference_dir):
         bd_rate_ms_ssim_db=None if ms_ssim is None else _bd_rate_or_none(
             ms_ssim.bpp, [metrics.ms_ssim_db(v) for v in ms_ssim.values], bpp,
             msssim_db))
+  _compare_models(curves)
   return published_curves
+
+
+def _compare_models(curves):
+  """Each model curve's BD-rate against every other model curve of the run
+  (e.g. balle18 against balle17), under `comparisons["models"]`."""
+  models = [c for c in curves if c.spec.kind == "model"]
+  for curve in models:
+    curve.comparisons["models"] = {
+        other.name: _psnr_deltas(other.means["bpp"], other.means["psnr_rgb"],
+                                 curve.means["bpp"], curve.means["psnr_rgb"])
+        for other in models if other is not curve}
 
 
 def rd_loss(bpp, mse, setting):

@@ -61,7 +61,25 @@ def summary_markdown(curves, metadata):
     lines.append("| " + " | ".join(row) + " |")
   if notes:
     lines += [""] + [f"- [{i}] {note}" for i, note in enumerate(notes, 1)]
-  return "\n".join(lines) + "\n"
+  return "\n".join(lines + _models_table(curves)) + "\n"
+
+
+def _models_table(curves):
+  """Lines of a table of BD-rates between learned models (row vs column)."""
+  models = [c for c in curves if "models" in c.comparisons]
+  if len(models) < 2:
+    return []
+  lines = ["", "BD-rate (PSNR) of each model (row) against each other model "
+           "(column) measured in this run; n/a where the curves' PSNR ranges "
+           "do not overlap.", "",
+           "| Model | " + " | ".join(f"vs `{c.name}`" for c in models) + " |",
+           "|---|" + "--:|" * len(models)]
+  for curve in models:
+    cells = ["—" if other is curve else _number(
+        curve.comparisons["models"][other.name]["bd_rate_psnr"], 1, " %",
+        signed=True) for other in models]
+    lines.append(f"| `{curve.name}` | " + " | ".join(cells) + " |")
+  return lines
 
 
 def points_markdown(curves):

@@ -1,0 +1,92 @@
+"""tfcsuite/release.py: a release adds checkpoints without touching old ones."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tfcsuite import UserError, checkpoint, coding, container, release, zoo
+
+from conftest import REPO_ROOT
+
+CROP = REPO_ROOT / "tests" / "golden" / "astronaut_64x96.png"
+
+
+@pytest.fixture
+def checkpoints_root(tmp_path, monkeypatch):
+  monkeypatch.setattr(zoo, "CHECKPOINTS", tmp_path)
+  return tmp_path
+
+
+def _code(folder):
+  """(file bytes, decoded image) of the golden crop with a checkpoint."""
+  ckpt = checkpoint.load(folder, "balle18")
+  model = zoo.load_script("balle18").coding_model(ckpt)
+  with Image.open(CROP) as image:
+    pixels = np.asarray(image)
+  data = container.pack(coding.encode(model, ckpt, pixels))
+  parsed = container.unpack(data, "balle18")
+  return data, coding.decode(model, parsed)
+
+
+def test_kernels_are_stored_in_float16_and_computed_in_float32(
+    checkpoints_root, tiny_balle18_checkpoint):
+  [folder] = release.ship("balle18", "2026-12-05",
+                          {"lambda0.01": str(tiny_balle18_checkpoint)})
+  with np.load(f"{folder}/weights.npz") as stored:
+    rounded = sorted(key for key in stored.files
+                     if stored[key].dtype == np.float16)
+    assert rounded and all(stored[key].ndim == 4 for key in rounded)
+  loaded = checkpoint.load(folder)
+  assert all(loaded.weights[key].dtype == np.float32 for key in rounded)
+  assert loaded.manifest["provenance"]["storage"]["float16"] == rounded
+  original = checkpoint.load(str(tiny_balle18_checkpoint))
+  for key in rounded:
+    np.testing.assert_allclose(loaded.weights[key], original.weights[key],
+                               rtol=1e-3, atol=1e-7)
+
+
+def test_a_release_is_shipped_and_earlier_weights_stay_in_place(
+    checkpoints_root, tiny_balle18_checkpoint):
+  old = checkpoints_root / "balle18" / "lambda0.01"
+  old_checkpoint = checkpoint.load(str(tiny_balle18_checkpoint))
+  checkpoint.save(str(old), "balle18", old_checkpoint.config,
+                  old_checkpoint.weights, old_checkpoint.manifest["provenance"])
+  old_file, old_image = _code(str(old))
+  [new] = release.ship("balle18", "2026-12-05",
+                       {"lambda0.01": str(tiny_balle18_checkpoint)})
+  index = json.loads((checkpoints_root / "balle18" / "shipped.json").read_text())
+  assert index == {"lambda0.01": "releases/2026-12-05/lambda0.01"}
+  assert zoo.shipped_checkpoints("balle18") == [new]
+  # The file made before the release still finds its weights, unmoved.
+  parsed = container.unpack(old_file, "balle18")
+  assert zoo.checkpoint_folder_for_file(
+      "balle18", parsed.checkpoint, parsed.weights_crc32) == str(old)
+  _, again = _code(zoo.checkpoint_folder_for_file(
+      "balle18", parsed.checkpoint, parsed.weights_crc32))
+  np.testing.assert_array_equal(again, old_image)
+  new_file, _ = _code(new)
+  parsed = container.unpack(new_file, "balle18")
+  assert zoo.checkpoint_folder_for_file(
+      "balle18", parsed.checkpoint, parsed.weights_crc32) == new
+
+
+def test_a_release_is_never_rewritten(checkpoints_root,
+                                      tiny_balle18_checkpoint):
+  sources = {"lambda0.01": str(tiny_balle18_checkpoint)}
+  release.ship("balle18", "r1", sources)
+  with pytest.raises(UserError, match="never rewritten"):
+    release.ship("balle18", "r1", sources)
+
+
+def test_withdrawn_names_leave_the_shipped_set_but_not_the_disk(
+    checkpoints_root, tiny_balle18_checkpoint):
+  sources = {"lambda0.01": str(tiny_balle18_checkpoint),
+             "lambda0.04": str(tiny_balle18_checkpoint)}
+  release.ship("balle18", "r1", sources)
+  release.ship("balle18", "r2", {}, withdraw=["lambda0.04"])
+  assert [p.split("/")[-1] for p in zoo.shipped_checkpoints("balle18")] == [
+      "lambda0.01"]
+  assert (checkpoints_root / "balle18" / "releases" / "r1" /
+          "lambda0.04" / "weights.npz").is_file()
