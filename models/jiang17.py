@@ -385,12 +385,11 @@ class Jiang2017(trainable.TrainableModel, coding.CodingModel):
     jpeg = self.compress(image, quality=quality)["jpeg"]
     decoded = tf.io.decode_jpeg(jpeg, channels=self.channels,
                                 dct_method=DCT_METHOD)
-    height, width = compact.shape[:2]
 
     def rgb(array):
       return np.repeat(np.asarray(array), 3 // self.channels, axis=-1)
 
-    return [(f"the compact image ({width}×{height}) that the ComCNN makes",
+    return [("the half-size compact image that the ComCNN makes",
              rgb(compact)),
             (f"that image as the file stores it: JPEG at quality {quality}, "
              f"{len(jpeg.numpy())} bytes, decoded", rgb(decoded))]

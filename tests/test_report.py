@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from chromium_page import loaded, require_chromium
-from conftest import BENCHMARKS
+from conftest import BENCHMARKS, REPO_ROOT
 from tfcsuite import UserError, image_io, zoo
 from tfcsuite.harness import (crops, model_illustrations, report_cli,
                               report_page, results_files, training_progress)
@@ -30,12 +30,13 @@ def page(tmp_path_factory, kodak_dir, reference_dir):
   out = tmp_path_factory.mktemp("report")
   (out / "campaign").mkdir()
   shutil.copy(PROGRESS, out / "campaign" / "progress.json")
+  shutil.copy(REPO_ROOT / "README.md", out / "README.md")
   # In process: TensorFlow (for MS-SSIM) and matplotlib are loaded once.
   assert report_cli.main([
       "--data_dir", str(kodak_dir), "--reference_dir", str(reference_dir),
       "--out", str(out), "--cache_dir", str(out / "cache"),
       "--crop_images", "kodim23.png", "--crop_curves", ",".join(CURVES),
-      "--illustrate", "none",
+      "--illustrate", "none", "--readme", str(out / "README.md"),
       "--progress", str(out / "campaign" / "progress.json")]) == 0
   return out / "report.html"
 
@@ -72,11 +73,28 @@ def test_crops_show_the_committed_file_size_and_quality(page):
   text = page.read_text()
   for curve in CURVES:
     for target in crops.TARGETS:
-      row = min((r for r in rows if r["curve"] == curve and
-                 r["image"] == "kodim23.png"),
-                key=lambda r: abs(np.log(r["bpp"] / target)))
+      row = nearest_row(rows, curve, target)
       assert f"kodim23_{curve}_{row['point']}.png" in text
       assert f"{row['bpp']:.3f} bpp · {row['psnr_rgb']:.2f} dB" in text
+
+
+def nearest_row(rows, curve, target):
+  return min((r for r in rows if r["curve"] == curve and
+              r["image"] == "kodim23.png"),
+             key=lambda r: abs(np.log(r["bpp"] / target)))
+
+
+def test_readme_shows_the_first_comparison_and_links_the_page(page):
+  rows = results_files.read_csv(RESULTS / "kodak_per_image.csv")
+  text = (page.parent / "README.md").read_text()
+  block = text[text.index("<!-- report-crops:begin"):
+               text.index("<!-- report-crops:end -->")]
+  assert "(report.html#crops)" in block
+  assert "![original kodim23.png](report/kodim23_original.png)" in block
+  for curve, label in (("jpeg420", "JPEG 4:2:0"), ("webp", "WebP")):
+    row = nearest_row(rows, curve, crops.TARGETS[0])
+    assert (f"![{label} {row['bpp']:.3f} bpp, {row['psnr_rgb']:.2f} dB]"
+            f"(report/kodim23_{curve}_{row['point']}.png)") in block
 
 
 def test_page_bytes_count_the_html_and_every_image_it_shows(page):

@@ -149,7 +149,8 @@ def make_comparisons(curves, rows, threads, cache, image_paths, out_dir,
     if point is None:
       for _, comparison in uses:
         comparison.missing.append(
-            (curve.spec.label, "its weights are not in checkpoints/"))
+            (curve.spec.label, "its checkpoint is not found in checkpoints/ "
+             "(retrained since, or not shipped)"))
       continue
     # Builds the model (and warms it up) on a crop: cheaper than a whole image.
     point.prepare(crop(images[uses[0][0].image], uses[0][0]))

@@ -111,12 +111,10 @@ def _readme_block(comparison, originals, out_dir, readme):
             originals[comparison.region.image])]
   cells += [(f"{t.label} {t.bpp:.3f} bpp, {t.psnr:.2f} dB", t.file)
             for t in comparison.tiles]
-  lines = [f"[The visual report]({link('report.html')}) (rate-distortion "
-           "plots, BD-rates, crops of three images at two rates with "
-           "difference views, what each model shows of an image, training "
-           "progress). Its crops of "
-           f"{comparison.region.image} ({comparison.region.what}) near "
-           f"{comparison.target:g} bpp (bpp and PSNR of the whole image):", ""]
+  lines = [f"{comparison.region.image} ({comparison.region.what}) near "
+           f"{comparison.target:g} bpp, {crops.SIZE}×{crops.SIZE} crops; under "
+           "each: the bpp and PSNR of the whole image "
+           f"([all crops]({link('report.html')}#crops)).", ""]
   for start in range(0, len(cells), 4):
     row = cells[start:start + 4]
     lines += ["| " + " | ".join(caption for caption, _ in row) + " |",

@@ -66,7 +66,8 @@ def write_plot(entries, path):
   rate_axes.axhline(0, color="gray", linewidth=0.8)
   for axes in (loss_axes, rate_axes):
     axes.set_xlabel("training time (CPU-hours)")
-    axes.set_xlim(left=0)
+    # Room on the right for the last point's label.
+    axes.set_xlim(0, 1.15 * max(e["training_hours"] for e in entries))
     axes.grid(True, alpha=0.3)
     axes.legend(fontsize=8)
   figure.suptitle("Checkpoint campaign: Kodak quality against training time")
