@@ -377,6 +377,23 @@ class Jiang2017(trainable.TrainableModel, coding.CodingModel):
                              optimize_size=True)
     return dict(jpeg=jpeg, quality=[quality])
 
+  def illustrations(self, image):
+    """The compact image and its JPEG (at the default quality) as the file
+    stores it, decoded: what the RecCNN starts from."""
+    quality = CompressOptions().quality
+    compact = self.compact_image(image)
+    jpeg = self.compress(image, quality=quality)["jpeg"]
+    decoded = tf.io.decode_jpeg(jpeg, channels=self.channels,
+                                dct_method=DCT_METHOD)
+
+    def rgb(array):
+      return np.repeat(np.asarray(array), 3 // self.channels, axis=-1)
+
+    return [("the half-size compact image that the ComCNN makes",
+             rgb(compact)),
+            (f"that image as the file stores it: JPEG at quality {quality}, "
+             f"{len(jpeg.numpy())} bytes, decoded", rgb(decoded))]
+
   def decompress(self, fields, shape):
     """Inverse of `compress`: decode, upsample, restore, crop to `shape`."""
     if not 1 <= fields["quality"][0] <= 100:

@@ -12,6 +12,7 @@ import types
 
 import numpy as np
 import pytest
+import tensorflow as tf
 from PIL import Image
 
 from tfcsuite import checkpoint, coding, container, image_io, metrics, zoo
@@ -89,6 +90,27 @@ def test_compact_image_round_trips_through_pillow_libjpeg(rgb, kodim):
   expected = rgb.coder.compact_image(kodim).numpy()
   # Another libjpeg's IDCT, at quality 10: close, not equal.
   assert metrics.psnr(expected, compact) > 22.
+
+
+def test_illustrations_are_the_compact_image_and_the_stored_jpeg(rgb, kodim):
+  (compact_caption, compact), (jpeg_caption, stored) = (
+      rgb.coder.illustrations(kodim))
+  assert compact.dtype == stored.dtype == np.uint8
+  assert compact.shape == stored.shape == (256, 384, 3)
+  np.testing.assert_array_equal(compact,
+                                rgb.coder.compact_image(kodim).numpy())
+  coded, _, _ = code(rgb, kodim, 10)  # The default quality.
+  (jpeg,) = coded.strings
+  decoded = tf.io.decode_jpeg(jpeg, dct_method="INTEGER_ACCURATE").numpy()
+  np.testing.assert_array_equal(stored, decoded)
+  assert "compact image" in compact_caption
+  assert f"quality 10, {len(jpeg)} bytes" in jpeg_caption
+
+
+def test_grayscale_illustrations_are_gray_rgb_images(gray, kodim):
+  for _, array in gray.coder.illustrations(kodim[:64, :96]):
+    assert array.shape == (32, 48, 3)
+    assert (array == array[..., :1]).all()
 
 
 def test_untrained_networks_are_mean_downsampling_jpeg_and_bicubic(

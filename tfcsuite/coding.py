@@ -20,7 +20,10 @@ own rate estimate in bits, None if it has none), `reference_image(image)`
 and two one-line texts that `compress -V` prints when a model gives them:
 `describe_coding(fields, shape)` (what a file holds beyond its size, e.g. the
 codec quality it used) and `describe_reference()` (what `reference_image`
-returns, when it is not the image itself).
+returns, when it is not the image itself); and `illustrations(image)`, what
+the model makes of an image besides its reconstruction, for the visual
+report (benchmarks/report.py): a list of (caption, uint8 (H, W, 3) array),
+e.g. an importance map or an intermediate image; [] by default.
 
 The container (`tfcsuite.container`) stores the strings and the integers in
 layout order. Models run eagerly: for one image, tracing a tf.function costs
@@ -73,6 +76,11 @@ class CodingModel:
   def describe_reference(self):
     """One line on what `reference_image` returns; None: the image itself."""
     return None
+
+  def illustrations(self, image):
+    """[(caption, uint8 (H, W, 3) array)]: how the model sees `image`."""
+    del image
+    return []
 
 
 def reconstructed_image(x_hat, x_shape):

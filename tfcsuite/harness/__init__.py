@@ -21,4 +21,13 @@ One concern per module, in the order a run uses them:
   readme_block     the generated results block of the README
   shipped_results  a shipped checkpoint's committed Kodak means (`tfcs
                    models`)
+
+The visual report (`benchmarks/report.py`) reads committed results:
+
+  report_cli       the command line: inputs, the page, the README block
+  recorded_points  the evaluation point behind a recorded result
+  crops            crops at nearly equal bit rates, through the cache
+  model_illustrations  what each registered model shows of an image
+  training_progress    the checkpoint campaign's progress plot
+  report_page      the static HTML page
 """

@@ -14,7 +14,6 @@ Example (2 images, JPEG only, a few seconds):
       --data_dir ~/data/kodak --out /tmp/kodak
 """
 
-import argparse
 import os
 import sys
 
@@ -26,10 +25,7 @@ from tfcsuite.harness import (curve_selection, curves, environment,
 
 
 def parse_args(argv):
-  parser = run_flags.OneLineErrorParser(
-      prog="kodak.py", description=__doc__.split("\n\n")[0],
-      formatter_class=argparse.RawDescriptionHelpFormatter,
-      epilog=__doc__.split("\n\n", 1)[1])
+  parser = run_flags.documented_parser("kodak.py", __doc__)
   parser.add_argument(
       "--models", default="all",
       help="Comma-separated registered models (tfcsuite.zoo), 'all' "
@@ -44,14 +40,7 @@ def parse_args(argv):
   parser.add_argument(
       "--no_shipped_checkpoints", action="store_true",
       help="Evaluate only --checkpoint folders, not checkpoints/<model>/*.")
-  parser.add_argument(
-      "--data_dir", default=os.environ.get("TFCS_KODAK_DIR"),
-      help="Folder with kodim01.png ... kodim24.png (default: $TFCS_KODAK_DIR)."
-           " Get them with `python -m tfcsuite.datasets.kodak DIR`.")
-  parser.add_argument(
-      "--reference_dir", default=os.environ.get("TFCS_REFERENCE_DIR"),
-      help="TFC's results/image_compression folder with the published curves "
-           "(default: $TFCS_REFERENCE_DIR; without it no published curves).")
+  run_flags.add_kodak_flags(parser)
   parser.add_argument(
       "--out", required=True,
       help="Output folder for JSON, CSV, Markdown and PNG results.")

@@ -12,26 +12,16 @@ def _number(value, digits, suffix="", signed=False):
   return f"{value:{'+' if signed else ''}.{digits}f}{suffix}"
 
 
-def summary_markdown(curves, metadata):
-  """One row per curve; the table the README shows."""
-  lines = [
-      f"Kodak, {count(len(metadata['images']), 'image')}; "
-      f"{metadata['cpu']['model']} ({metadata['cpu']['usable_cores']} cores "
-      f"usable), {metadata['threads']['requested']} thread(s); "
-      f"git {metadata['git']['sha'][:10] if metadata['git']['sha'] else '?'}"
-      f"{' (uncommitted changes)' if metadata['git']['dirty'] else ''}; "
-      f"{metadata['date']}.",
-      "",
-      "BD-rate: average bitrate change at equal PSNR (negative: fewer bits); "
-      "BD-PSNR: average PSNR change at equal bitrate. bpp counts whole files, "
-      "headers included.",
-      "",
-      "| Curve | Points | Mean bpp | BD-rate vs JPEG 4:2:0 | "
-      "BD-PSNR vs JPEG 4:2:0 | Published curve | BD-rate vs published | "
-      "BD-PSNR vs published | Encode ms | Decode ms |",
-      "|---|--:|---|--:|--:|---|--:|--:|--:|--:|",
-  ]
-  notes = []
+SUMMARY_HEADER = (
+    "Curve", "Points", "Mean bpp", "BD-rate vs JPEG 4:2:0",
+    "BD-PSNR vs JPEG 4:2:0", "Published curve", "BD-rate vs published",
+    "BD-PSNR vs published", "Encode ms", "Decode ms")
+
+
+def summary_table(curves):
+  """(rows of cells under `SUMMARY_HEADER`, notes the cells refer to as
+  [n]); curve names in Markdown code spans."""
+  rows, notes = [], []
 
   def cells(comparison, what):
     if comparison.get("anchor"):
@@ -53,12 +43,33 @@ def summary_markdown(curves, metadata):
           paper, f"{curve.name} vs published {paper['curve']}")
     title = (f"`{curve.name}`" if curve.spec.label == curve.name
              else f"{curve.spec.label} (`{curve.name}`)")
-    row = [title, str(len(curve.points)),
-           f"{min(bpp):.3f}–{max(bpp):.3f}" if bpp else "n/a", *here,
-           *paper_cells,
-           _number(mean_or_none(curve.means["encode_ms"]), 1),
-           _number(mean_or_none(curve.means["decode_ms"]), 1)]
-    lines.append("| " + " | ".join(row) + " |")
+    rows.append([title, str(len(curve.points)),
+                 f"{min(bpp):.3f}–{max(bpp):.3f}" if bpp else "n/a", *here,
+                 *paper_cells,
+                 _number(mean_or_none(curve.means["encode_ms"]), 1),
+                 _number(mean_or_none(curve.means["decode_ms"]), 1)])
+  return rows, notes
+
+
+def summary_markdown(curves, metadata):
+  """One row per curve; the table the README shows."""
+  lines = [
+      f"Kodak, {count(len(metadata['images']), 'image')}; "
+      f"{metadata['cpu']['model']} ({metadata['cpu']['usable_cores']} cores "
+      f"usable), {metadata['threads']['requested']} thread(s); "
+      f"git {metadata['git']['sha'][:10] if metadata['git']['sha'] else '?'}"
+      f"{' (uncommitted changes)' if metadata['git']['dirty'] else ''}; "
+      f"{metadata['date']}.",
+      "",
+      "BD-rate: average bitrate change at equal PSNR (negative: fewer bits); "
+      "BD-PSNR: average PSNR change at equal bitrate. bpp counts whole files, "
+      "headers included.",
+      "",
+      "| " + " | ".join(SUMMARY_HEADER) + " |",
+      "|---|--:|---|--:|--:|---|--:|--:|--:|--:|",
+  ]
+  rows, notes = summary_table(curves)
+  lines += ["| " + " | ".join(row) + " |" for row in rows]
   if notes:
     lines += [""] + [f"- [{i}] {note}" for i, note in enumerate(notes, 1)]
   return "\n".join(lines + _models_table(curves)) + "\n"

@@ -78,3 +78,45 @@ def write_csv(path, measurements):
     writer.writerow({key: "" if record.get(key) is None else record[key]
                      for key in CSV_COLUMNS})
   image_io.write_bytes(path, buffer.getvalue().encode(), overwrite=True)
+
+
+def read_run(path):
+  """A harness run from its combined JSON: (metadata, [CurveResult]).
+
+  The inverse of `write_json`: means back in the CSV columns' units
+  (times in milliseconds), comparisons as recorded.
+  """
+  from tfcsuite import UserError
+  from tfcsuite.harness.curves import CurveResult, CurveSpec
+  try:
+    with open(path) as f:
+      run = json.load(f)
+  except (OSError, ValueError) as error:
+    raise UserError(f"cannot read harness results {path!r}: {error}") from None
+  if not isinstance(run, dict) or run.get("generator") != GENERATOR:
+    raise UserError(f"{path!r} was not written by {GENERATOR}")
+  curves = []
+  for entry in run["curves"]:
+    means = {}
+    for field, key in AVERAGED.items():
+      values = entry["results"].get(key, [None] * len(entry["points"]))
+      if field in ("encode_ms", "decode_ms"):
+        values = [None if v is None else v * 1000. for v in values]
+      means[field] = values
+    spec = CurveSpec(name=entry["name"], label=entry["label"],
+                     description=entry["description"], kind=entry["kind"],
+                     published_curve=entry["published_curve"], points=[])
+    curves.append(CurveResult(spec=spec, points=entry["points"],
+                              settings=entry["settings"], means=means,
+                              comparisons=entry["comparisons"]))
+  return run["metadata"], curves
+
+
+def read_csv(path):
+  """The rows of a per-image CSV, numbers as floats (empty cells: None)."""
+  with open(path, newline="") as f:
+    rows = list(csv.DictReader(f))
+  text_columns = ("curve", "point", "image")
+  return [{key: value if key in text_columns else
+           (None if value == "" else float(value))
+           for key, value in row.items()} for row in rows]

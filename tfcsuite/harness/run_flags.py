@@ -3,6 +3,7 @@
 report a bad flag in one line."""
 
 import argparse
+import os
 
 from tfcsuite.cli import number_in_range
 
@@ -12,6 +13,15 @@ class OneLineErrorParser(argparse.ArgumentParser):
 
   def error(self, message):
     self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def documented_parser(prog, doc):
+  """A one-line-error parser whose --help is the module docstring `doc`:
+  its first paragraph, then the rest verbatim."""
+  description, epilog = doc.split("\n\n", 1)
+  return OneLineErrorParser(
+      prog=prog, description=description, epilog=epilog,
+      formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
 def add_run_flags(parser, codecs_default):
@@ -41,3 +51,15 @@ def add_run_flags(parser, codecs_default):
       help="Keep every compressed file next to its cached measurement.")
   parser.add_argument("--quiet", action="store_true",
                       help="No progress bar.")
+
+
+def add_kodak_flags(parser):
+  """--data_dir (the Kodak images) and --reference_dir (published curves)."""
+  parser.add_argument(
+      "--data_dir", default=os.environ.get("TFCS_KODAK_DIR"),
+      help="Folder with kodim01.png ... kodim24.png (default: $TFCS_KODAK_DIR)."
+           " Get them with `python -m tfcsuite.datasets.kodak DIR`.")
+  parser.add_argument(
+      "--reference_dir", default=os.environ.get("TFCS_REFERENCE_DIR"),
+      help="TFC's results/image_compression folder with the published curves "
+           "(default: $TFCS_REFERENCE_DIR; without it no published curves).")

@@ -63,9 +63,17 @@ def _complete_points(paths):
         yield mean, curve["name"], setting
 
 
-def _verdict(setting, curve_name, script, checkpoint, labels, options):
-  """None if the point is not of this operating point, else whether its
-  weights fingerprint was checked."""
+def point_labels(checkpoint, suffix):
+  """The labels the harness gives an operating point of `checkpoint`: its
+  name (plus the suffix), or with its fingerprint when names collide."""
+  return [f"{name}-{suffix}" if suffix else name for name in
+          (checkpoint.name,
+           f"{checkpoint.name}-{checkpoint.fingerprint:08x}")]
+
+
+def match_verdict(setting, curve_name, script, checkpoint, labels, options):
+  """Whether a recorded point's setting is this operating point: None if
+  not, else whether its weights fingerprint was checked."""
   fingerprint = f"{checkpoint.fingerprint:08x}"
   recorded = setting.get("weights_crc32")
   if recorded is None and zoo.retired_versions(script.name, checkpoint.name):
@@ -99,12 +107,10 @@ def kodak_means(script, checkpoint, paths=None):
       result_files(script.name) if paths is None else paths))
   means = []
   for suffix, options in script.operating_points(checkpoint):
-    labels = [f"{name}-{suffix}" if suffix else name for name in
-              (checkpoint.name,
-               f"{checkpoint.name}-{checkpoint.fingerprint:08x}")]
+    labels = point_labels(checkpoint, suffix)
     best = None
     for mean, curve_name, setting in points:
-      checked = _verdict(setting, curve_name, script, checkpoint, labels,
+      checked = match_verdict(setting, curve_name, script, checkpoint, labels,
                          options)
       if (checked is not None and None not in (mean.bpp, mean.psnr) and
           (best is None or mean.date > best.date)):
