@@ -7,7 +7,9 @@ Reads a list of measurements, one per checkpoint that was evaluated,
 
 (`kodak_L` is the harness's RD loss L = mean bpp + λ · mean MSE of the
 model's λ 0.01 checkpoint; `bd_rate_vs_jpeg420` the whole curve's BD-rate in
-percent, null when it has none) and plots both against CPU-hours of training.
+percent, null when it has none; optionally `set_training_hours`, the whole
+curve's training time, at which the BD-rate is plotted) and plots both
+against CPU-hours of training.
 """
 
 import io
@@ -37,6 +39,11 @@ def read(path):
   return entries
 
 
+def _set_hours(entry):
+  """Hours of the whole curve's training (a BD-rate's cost), if recorded."""
+  return entry.get("set_training_hours") or entry["training_hours"]
+
+
 def write_plot(entries, path):
   """Writes the PNG: L and BD-rate vs training hours, a line per model."""
   import matplotlib
@@ -53,12 +60,12 @@ def write_plot(entries, path):
     loss_axes.plot(hours, [e["kodak_L"] for e in rows], marker="o",
                    label=model)
     rated = [e for e in rows if e["bd_rate_vs_jpeg420"] is not None]
-    rate_axes.plot([e["training_hours"] for e in rated],
+    rate_axes.plot([_set_hours(e) for e in rated],
                    [e["bd_rate_vs_jpeg420"] for e in rated], marker="o",
                    label=model)
     for e in rated:
       rate_axes.annotate(f"{e['bd_rate_vs_jpeg420']:+.1f} %",
-                         (e["training_hours"], e["bd_rate_vs_jpeg420"]),
+                         (_set_hours(e), e["bd_rate_vs_jpeg420"]),
                          textcoords="offset points", xytext=(4, 4),
                          fontsize=8)
   loss_axes.set_ylabel("Kodak RD loss L at λ 0.01 (lower is better)")
@@ -67,7 +74,7 @@ def write_plot(entries, path):
   for axes in (loss_axes, rate_axes):
     axes.set_xlabel("training time (CPU-hours)")
     # Room on the right for the last point's label.
-    axes.set_xlim(0, 1.15 * max(e["training_hours"] for e in entries))
+    axes.set_xlim(0, 1.15 * max(_set_hours(e) for e in entries))
     axes.grid(True, alpha=0.3)
     axes.legend(fontsize=8)
   figure.suptitle("Checkpoint campaign: Kodak quality against training time")
