@@ -15,7 +15,7 @@ RUN apt-get update \
 # A non-root user owns the code, the virtual environment and the volumes.
 RUN groupadd --gid 1000 suite \
  && useradd --uid 1000 --gid suite --create-home --shell /bin/bash suite \
- && mkdir -p /suite /shared/data /suite/runs /suite/outputs \
+ && mkdir -p /suite /shared /suite/runs /suite/outputs \
  && chown -R suite:suite /suite /shared
 USER 1000:1000
 WORKDIR /suite
@@ -40,8 +40,9 @@ RUN python -m venv "$VENV" \
 COPY --chown=suite:suite . .
 RUN make install
 
-# Read-only data (Kodak, BSDS500: the tests look in ../shared/data), training
-# runs (resumable backups, TensorBoard logs) and outputs survive the container.
-VOLUME ["/shared/data", "/suite/runs", "/suite/outputs"]
+# The read-only shared folder (data/: Kodak, BSDS500; reference/: published
+# curves; the tests look in ../shared), training runs (resumable backups,
+# TensorBoard logs) and outputs survive the container.
+VOLUME ["/shared", "/suite/runs", "/suite/outputs"]
 
 CMD ["tfcs", "--help"]

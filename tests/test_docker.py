@@ -79,7 +79,7 @@ def test_image_runs_as_a_non_root_user_with_volumes():
   users = re.findall(r"^USER (\S+)", text, re.MULTILINE)
   assert users and users[-1].split(":")[0] not in ("root", "0")
   volumes = json.loads(re.search(r"^VOLUME (.*)$", text, re.MULTILINE)[1])
-  assert {"/shared/data", "/suite/runs", "/suite/outputs"} <= set(volumes)
+  assert {"/shared", "/suite/runs", "/suite/outputs"} <= set(volumes)
 
 
 def test_dockerignore_keeps_local_state_out_of_the_image():

@@ -56,6 +56,9 @@ class ModelScript:
       (e.g. a smaller --patchsize).
     training_features: optional shared training flags the model uses:
       "rdft_kernels" for models with TFC's RDFT-parameterized kernels.
+    full_training: the paper's (or its reference code's) training budget as
+      `train` flags, with "epochs" and "steps_per_epoch", used by `tfcs
+      retrain --full`; None if none is published.
   """
   name: str
   description: str
@@ -67,6 +70,7 @@ class ModelScript:
   operating_points: Callable = _single_point
   training_defaults: dict = dataclasses.field(default_factory=dict)
   training_features: tuple = ()
+  full_training: dict = None
 
   def default_checkpoint_path(self):
     return str(CHECKPOINTS / self.name / self.default_checkpoint)
@@ -109,9 +113,9 @@ def load_script(name):
   return sys.modules[module_name].SCRIPT
 
 
-def shipped_checkpoints(name):
+def shipped_checkpoints(name, root=CHECKPOINTS):
   """Sorted folders under checkpoints/<name>/ that hold a checkpoint."""
-  folder = os.path.join(CHECKPOINTS, name)
+  folder = os.path.join(root, name)
   if not os.path.isdir(folder):
     return []
   return sorted(

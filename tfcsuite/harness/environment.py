@@ -73,7 +73,7 @@ def note_idle_tensorflow(record):
                             "cache, whose key includes the thread count")
 
 
-def _git():
+def git_state():
   """Commit and whether tracked files differ from it (read-only queries)."""
   def run(*command):
     # --no-optional-locks: `status` must not refresh the index, which could
@@ -123,7 +123,7 @@ def metadata(argv, args, image_paths, threads, measurements, from_cache,
                usable_cores=len(os.sched_getaffinity(0))
                if hasattr(os, "sched_getaffinity") else os.cpu_count()),
       platform=platform.platform(), threads=threads, versions=versions,
-      git=_git(), measurements=measurements, from_cache=from_cache,
+      git=git_state(), measurements=measurements, from_cache=from_cache,
       timing=("perf_counter around encode (to bytes) and decode (from bytes) "
               "separately, after one untimed warm-up encode and decode per "
               "point; checkpoint loading, model building, file I/O and "
