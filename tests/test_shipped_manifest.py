@@ -1,5 +1,7 @@
 """checkpoints/manifest.json is generated (`tfcs manifest`) and up to date."""
 
+import json
+
 from tfcsuite import shipped_manifest, zoo
 
 
@@ -9,7 +11,6 @@ def test_committed_manifest_is_up_to_date():
 
 
 def test_every_shipped_checkpoint_is_listed_with_its_training():
-  import json
   entries = json.loads(shipped_manifest.PATH.read_text())["checkpoints"]
   listed = {(e["model"], e["checkpoint"]) for e in entries}
   assert listed == {(name, path.rsplit("/", 1)[-1])
@@ -17,7 +18,7 @@ def test_every_shipped_checkpoint_is_listed_with_its_training():
                     for path in zoo.shipped_checkpoints(name)}
   for entry in entries:
     assert entry["steps"] > 0 and entry["wall_seconds"] > 0
-    assert entry["cpu"] and entry["data"]
+    assert entry["cpus"] and entry["machine"] and entry["data"]
 
 
 def test_a_checkpoint_without_kodak_results_has_null_means(

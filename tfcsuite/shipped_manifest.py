@@ -2,12 +2,14 @@
 
 `tfcs manifest` writes it from each shipped checkpoint's own manifest.json
 (written by `train`) and the committed Kodak harness results; `tfcs manifest
---check` says whether the file is up to date (a test runs it). Per
+--check` says whether the file is up to date (a test compares it too). Per
 checkpoint: model, name, weights fingerprint, configuration and training
-hyperparameters, data, steps, training wall time, the CPU and TensorFlow it
-trained on, the git commit of the code and whether it had local edits (null
-for checkpoints trained before `train` recorded it), what it was fine-tuned from, and its Kodak means per
-operating point (null where no committed complete run measured it).
+hyperparameters, data, steps, training wall time, the machine, CPU and
+TensorFlow it trained on, the git commit of the code and whether it had
+local edits, what it was fine-tuned from, and its Kodak means per operating
+point. Fields a checkpoint's manifest does not record (the CPU model and the
+commit in older ones) and Kodak means that no committed complete harness run
+measured are null.
 """
 
 import json
@@ -52,6 +54,7 @@ def record(script, path):
       steps=provenance.get("steps"),
       wall_seconds=provenance.get("wall_seconds"),
       cpu=machine.get("cpu"), cpus=machine.get("cpus"),
+      machine=machine.get("machine"),
       tensorflow=machine.get("tensorflow"),
       git=provenance.get("git"),  # {"sha", "dirty"}
       date=provenance.get("date"),
