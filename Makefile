@@ -1,7 +1,8 @@
 # Set-up, demo and tests. Needs Python 3.11 on Linux (TFC 2.14 has no wheels
 # for other Pythons or for Windows). Override the interpreter with PYTHON=...
 PYTHON ?= python3
-VENV := .venv
+# The Docker image sets VENV to a folder outside the code.
+VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
@@ -14,6 +15,7 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 # Compress scikit-image's public-domain "astronaut" photo with the shipped

@@ -145,7 +145,8 @@ SCRIPT = zoo.ModelScript(
     name="balle17", description=__doc__.splitlines()[0], model=Balle2017,
     config=Config, default_checkpoint="lambda0.01",
     published_curve="balle-2017-iclr-opt-mse",
-    training_features=("rdft_kernels",))
+    training_features=("rdft_kernels",),
+    full_training=rate_distortion.TFC_TRAINING_BUDGET)
 
 if __name__ == "__main__":
   cli.main(SCRIPT)

@@ -279,7 +279,8 @@ SCRIPT = zoo.ModelScript(
     name="balle18", description=__doc__.splitlines()[0], model=Balle2018,
     config=Config, default_checkpoint="lambda0.01",
     published_curve="balle-2018-iclr-opt-mse",
-    training_features=("rdft_kernels",))
+    training_features=("rdft_kernels",),
+    full_training=rate_distortion.TFC_TRAINING_BUDGET)
 
 if __name__ == "__main__":
   cli.main(SCRIPT)

@@ -310,11 +310,10 @@ class Jiang2017(trainable.TrainableModel, coding.CodingModel):
   def _apply(self, gradients, comcnn_variables):
     """Applies RecCNN gradients followed by `comcnn_variables`' ones."""
     reccnn_variables = self.reccnn.trainable_variables
-    self.optimizer.apply_gradients(
-        zip(gradients[:len(reccnn_variables)], reccnn_variables))
+    self.apply_gradients(gradients[:len(reccnn_variables)], reccnn_variables)
     if comcnn_variables:
-      self.comcnn_optimizer.apply_gradients(
-          zip(gradients[len(reccnn_variables):], comcnn_variables))
+      self.apply_gradients(gradients[len(reccnn_variables):],
+                           comcnn_variables, self.comcnn_optimizer)
 
   def _alternating_step(self, image, index):
     """The paper's eq. 5 update, then eq. 6 with the codec left out."""

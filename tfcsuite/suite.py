@@ -8,6 +8,10 @@
   tfcs evaluate --model M IMAGES --out DIR
                                   the Kodak harness's measurements on any
                                   images
+  tfcs manifest [--check]         write (or check) checkpoints/manifest.json
+  tfcs retrain [--full] [--dry-run]
+                                  train every shipped checkpoint again with
+                                  its recorded command (resumable)
 
 Parsing the arguments imports no TensorFlow, so --help and usage errors are
 immediate; a command imports it when it builds a model. Errors are one line
@@ -83,7 +87,39 @@ def build_parser(compress_options=None):
                     "decompress")
   _add_evaluate_flags(commands.add_parser(
       "evaluate", help="Measure a model's checkpoints on any images."))
+  manifest = commands.add_parser(
+      "manifest", help="Write checkpoints/manifest.json from every shipped "
+                       "checkpoint's manifest and the committed Kodak results.")
+  manifest.add_argument("--check", action="store_true",
+                        help="Only check that the file is up to date.")
+  _add_retrain_flags(commands.add_parser(
+      "retrain", help="Train every shipped checkpoint again with the command "
+                      "its manifest records (resumable).",
+      description=retrain_doc(),
+      formatter_class=argparse.RawDescriptionHelpFormatter))
   return parser
+
+
+def retrain_doc():
+  from tfcsuite import retrain
+  return retrain.__doc__.split("\n\n", maxsplit=1)[1]
+
+
+def _add_retrain_flags(parser):
+  from tfcsuite import zoo
+  parser.add_argument(
+      "--full", action="store_true",
+      help="The papers' training budgets where published (for GPUs).")
+  parser.add_argument("--dry-run", "--dry_run", dest="dry_run",
+                      action="store_true",
+                      help="Only print the commands, in order.")
+  parser.add_argument(
+      "--runs_dir", default="runs/retrain",
+      help="Folder of the retraining runs and their checkpoints.")
+  parser.add_argument("--models", nargs="+", default=None,
+                      help="Only these models (and what they start from).")
+  parser.add_argument("--checkpoints", default=str(zoo.CHECKPOINTS),
+                      help="Folder of the checkpoints to retrain.")
 
 
 def parse_args(argv):
@@ -113,6 +149,13 @@ def _run(args, script, argv):
   elif args.command == "info":
     from tfcsuite import file_info
     print("\n".join(file_info.describe(args.file)))
+  elif args.command == "manifest":
+    from tfcsuite import shipped_manifest
+    print(shipped_manifest.run(check=args.check))
+  elif args.command == "retrain":
+    from tfcsuite import retrain
+    return retrain.run(args.runs_dir, args.full, args.dry_run, args.models,
+                       args.checkpoints)
   elif args.command == "evaluate":
     from tfcsuite.harness import evaluate_images
     print(evaluate_images.run(args, argv))

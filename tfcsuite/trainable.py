@@ -5,8 +5,10 @@ A trainable model derives from `TrainableModel` (a Keras model) and defines
   * `metric_names`: the scalars its steps report, e.g. ("loss", "bpp",
     "mse"); Keras averages them over each epoch and logs them;
   * `training_step(batch)`: one update, applying its gradients with
-    `self.optimizer` (and any further optimizers it creates in
-    `create_optimizers`), returning {name: scalar} for every metric name;
+    `self.minimize` or `self.apply_gradients` (which average them over
+    tf.distribute's replicas), with `self.optimizer` or any further
+    optimizer it creates in `create_optimizers`, returning {name: scalar}
+    for every metric name;
   * `evaluation_step(batch)`: the same metrics without an update;
   * `export_weights()` / `initialize_from(weights)`: the checkpoint's
     arrays (by default every variable through `tfcsuite.weights`);
@@ -19,7 +21,7 @@ Rate-distortion models in TFC's style get all of this from the opt-in helper
 
 import tensorflow as tf
 
-from tfcsuite import weights as weights_lib
+from tfcsuite import distribution, weights as weights_lib
 
 
 class ScaledLearningRate(tf.keras.optimizers.schedules.LearningRateSchedule):
@@ -54,6 +56,12 @@ class TrainableModel(tf.keras.Model):
     """{attribute name: optimizer}; "optimizer" is the main one."""
     return dict(optimizer=tf.keras.optimizers.Adam(learning_rate=learning_rate))
 
+  def reconstruction(self, batch):
+    """Optional: the model's reconstruction of `batch`, shown in TensorBoard
+    (None: the model has none)."""
+    del batch
+    return None
+
   def export_weights(self):
     return weights_lib.export(self)
 
@@ -64,7 +72,13 @@ class TrainableModel(tf.keras.Model):
     """Applies the gradient of `loss` (recorded on `tape`) to `variables`
     (default: all trainable ones) with `optimizer` (default: the main one)."""
     variables = self.trainable_variables if variables is None else variables
-    gradients = tape.gradient(loss, variables)
+    self.apply_gradients(tape.gradient(loss, variables), variables, optimizer)
+
+  def apply_gradients(self, gradients, variables, optimizer=None):
+    """Applies `gradients` of this replica's loss to `variables` with
+    `optimizer` (default: the main one), averaged over tf.distribute's
+    replicas, so that a step is the same on any number of devices."""
+    gradients = distribution.mean_over_replicas(gradients)
     (optimizer or self.optimizer).apply_gradients(zip(gradients, variables))
 
   def prepare_training(self, learning_rate):

@@ -16,7 +16,8 @@ import time
 
 import tensorflow as tf
 
-from tfcsuite import UserError, checkpoint, count, layers, training_run
+from tfcsuite import UserError, checkpoint, count, distribution, layers
+from tfcsuite import reconstruction_log, training_run
 from tfcsuite import config as config_lib
 from tfcsuite.datasets import training_images
 
@@ -122,8 +123,9 @@ def add_training_flags(parser, script):
       help="Threads decoding and cropping training images.")
   parser.add_argument(
       "--seed", type=int, default=None,
-      help="Seed of initialization, crops and noise (not bit-reproducible "
-           "across machines or thread counts).")
+      help="Seed of initialization, crops and noise: the same seed gives "
+           "the same weights on the same machine (not across machines).")
+  distribution.add_flags(parser)
 
 
 class _EpochLog(tf.keras.callbacks.Callback):
@@ -192,6 +194,7 @@ def _provenance(args, run, data_description):
       platform=dict(machine=platform.machine(), cpus=os.cpu_count(),
                     cpu=environment.cpu_model(), tensorflow=tf.__version__),
       date=time.strftime("%Y-%m-%d", time.gmtime()),
+      git=environment.git_state(),  # The code's commit (and local edits).
   )
 
 
@@ -231,6 +234,8 @@ def _finished_run(script, args, run, model, model_path, config, data):
 
 def train(script, args):
   """Trains `script`'s model as the flags say and exports a checkpoint."""
+  strategy = distribution.strategy(args)  # Before any other operation.
+  chief = distribution.is_chief(strategy)
   config = config_lib.from_flags(script.config, args)
   train_path = args.train_path or os.path.join("runs",
                                                config.run_name(script.name))
@@ -243,35 +248,49 @@ def train(script, args):
     tf.keras.utils.set_random_seed(args.seed)
   if hasattr(args, "rdft_kernels"):  # Models with RDFT kernels only.
     layers.set_rdft_implementation(args.rdft_kernels)
-  model = script.training_model(config)
+  with strategy.scope():
+    model = script.training_model(config)
   if run.started() and len(run.epochs()) >= args.epochs:
-    _finished_run(script, args, run, model, model_path, config,
-                  data_description)
+    if chief:
+      _finished_run(script, args, run, model, model_path, config,
+                    data_description)
     return
-  run.record_configuration(script.name, config.to_dict())
-  if args.init_from:
-    model.initialize_from(checkpoint.load(args.init_from,
-                                          script.name).weights)
-
-  model.prepare_training(learning_rate_schedule(args))
+  with strategy.scope():
+    if args.init_from:
+      model.initialize_from(checkpoint.load(args.init_from,
+                                            script.name).weights)
+    model.prepare_training(learning_rate_schedule(args))
   callbacks = [
       tf.keras.callbacks.TerminateOnNaN(),
-      tf.keras.callbacks.TensorBoard(
-          log_dir=os.path.join(train_path, "logs"), update_freq="epoch"),
       # Kept after training ends (unlike TFC's), so that running `train`
       # again with a larger --epochs continues, optimizer state included.
+      # (Other workers of a multi-worker run back up to their own folders.)
       tf.keras.callbacks.BackupAndRestore(
           os.path.join(train_path, "backup"), delete_checkpoint=False),
-      _EpochLog(run.epoch_log, args.steps_per_epoch),
   ]
-  run.record_command(" ".join(shlex.quote(a) for a in sys.argv),
-                     run.steps())
+  if chief:  # The run's records and logs are the chief's alone.
+    run.record_configuration(script.name, config.to_dict())
+    callbacks += [
+        tf.keras.callbacks.TensorBoard(
+            log_dir=os.path.join(train_path, "logs"), update_freq="epoch"),
+        reconstruction_log.ReconstructionLog(
+            os.path.join(train_path, "logs"), validation_data),
+        _EpochLog(run.epoch_log, args.steps_per_epoch),
+    ]
+    run.record_command(" ".join(shlex.quote(a) for a in sys.argv),
+                       run.steps())
   model.fit(
-      train_data, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
-      validation_data=validation_data, callbacks=callbacks,
-      verbose=1 if args.verbose else 2)
+      distribution.distribute(strategy, lambda: train_data, args.batchsize),
+      epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
+      validation_data=distribution.distribute(
+          strategy, lambda: validation_data, args.batchsize),
+      validation_steps=distribution.steps(strategy, validation_data,
+                                          args.batchsize),
+      callbacks=callbacks, verbose=1 if args.verbose else 2)
   if model.stop_training:
     raise UserError("training diverged (loss became NaN); no checkpoint "
                     "was written")
-  _export(script, config, model, model_path,
-          _provenance(args, run, data_description))
+  if chief:
+    _export(script, config, model, model_path,
+            _provenance(args, run, data_description))
+  distribution.barrier(strategy)

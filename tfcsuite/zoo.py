@@ -57,6 +57,9 @@ class ModelScript:
       (e.g. a smaller --patchsize).
     training_features: optional shared training flags the model uses:
       "rdft_kernels" for models with TFC's RDFT-parameterized kernels.
+    full_training: the paper's (or its reference code's) training budget as
+      `train` flags, with "epochs" and "steps_per_epoch", used by `tfcs
+      retrain --full`; None if none is published.
   """
   name: str
   description: str
@@ -68,6 +71,7 @@ class ModelScript:
   operating_points: Callable = _single_point
   training_defaults: dict = dataclasses.field(default_factory=dict)
   training_features: tuple = ()
+  full_training: dict = None
 
   def default_checkpoint_path(self):
     return shipped_folder(self.name, self.default_checkpoint)
@@ -117,7 +121,7 @@ def _has_checkpoint(folder):
   return os.path.isfile(os.path.join(folder, "manifest.json"))
 
 
-def _shipped_index(name):
+def _shipped_index(name, root=CHECKPOINTS):
   """{checkpoint name: folder} of a model's shipped set, or None (legacy).
 
   `checkpoints/<model>/shipped.json` maps each shipped name to its folder
@@ -126,12 +130,12 @@ def _shipped_index(name):
   where it is, unlisted, and nothing committed is ever moved or rewritten.
   Without the index, the shipped set is every `checkpoints/<model>/<name>/`.
   """
-  path = os.path.join(CHECKPOINTS, name, SHIPPED_INDEX)
+  path = os.path.join(root, name, SHIPPED_INDEX)
   if not os.path.isfile(path):
     return None
   with open(path) as f:
     index = json.load(f)
-  return {checkpoint: os.path.join(CHECKPOINTS, name, folder)
+  return {checkpoint: os.path.join(root, name, folder)
           for checkpoint, folder in index.items()}
 
 
@@ -144,13 +148,14 @@ def shipped_folder(name, checkpoint_name):
   return os.path.join(CHECKPOINTS, name, checkpoint_name)
 
 
-def shipped_checkpoints(name):
-  """Sorted folders of a model's shipped checkpoints (see `_shipped_index`)."""
-  index = _shipped_index(name)
+def shipped_checkpoints(name, root=CHECKPOINTS):
+  """Sorted folders of a model's shipped checkpoints under `root` (see
+  `_shipped_index`)."""
+  index = _shipped_index(name, root)
   if index is not None:
     return sorted(folder for folder in index.values()
                   if _has_checkpoint(folder))
-  folder = os.path.join(CHECKPOINTS, name)
+  folder = os.path.join(root, name)
   if not os.path.isdir(folder):
     return []
   return sorted(

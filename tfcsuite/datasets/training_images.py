@@ -7,6 +7,7 @@ size in either dimension are skipped, as in TFC's `bls2017.py`.
 
 import glob
 import os
+import random
 
 import tensorflow as tf
 
@@ -72,15 +73,23 @@ def decoded_images(files, patchsize, threads):
 
 
 def training_patches(files, batchsize, patchsize, threads, seed=None):
-  """Endless, shuffled batches of random `patchsize`² crops (float32, 0..255)."""
+  """Endless, shuffled batches of random `patchsize`² crops (float32, 0..255).
+
+  The order is a function of `seed` and each crop a function of `seed` and
+  the patch's index (stateless random ops), so the same seed gives the same
+  batches whatever the threads' timing, on every worker of a distributed run.
+  Without a seed, a random one.
+  """
+  if seed is None:
+    seed = random.SystemRandom().randrange(2 ** 31)
   with tf.device("/cpu:0"):
     dataset = decoded_images(files, patchsize, threads)
     dataset = dataset.shuffle(len(files), seed=seed,
                               reshuffle_each_iteration=True).repeat()
-    dataset = dataset.map(
-        lambda image: tf.cast(
-            tf.image.random_crop(image, (patchsize, patchsize, 3), seed=seed),
-            tf.float32),
+    dataset = dataset.enumerate().map(
+        lambda index, image: tf.cast(tf.image.stateless_random_crop(
+            image, (patchsize, patchsize, 3),
+            seed=tf.stack([tf.constant(seed, tf.int64), index])), tf.float32),
         num_parallel_calls=threads)
     dataset = dataset.batch(batchsize, drop_remainder=True)
     return dataset.prefetch(tf.data.AUTOTUNE)
