@@ -121,7 +121,7 @@ def _has_checkpoint(folder):
   return os.path.isfile(os.path.join(folder, "manifest.json"))
 
 
-def _shipped_index(name, root=CHECKPOINTS):
+def _shipped_index(name, root=None):
   """{checkpoint name: folder} of a model's shipped set, or None (legacy).
 
   `checkpoints/<model>/shipped.json` maps each shipped name to its folder
@@ -130,6 +130,7 @@ def _shipped_index(name, root=CHECKPOINTS):
   where it is, unlisted, and nothing committed is ever moved or rewritten.
   Without the index, the shipped set is every `checkpoints/<model>/<name>/`.
   """
+  root = root or CHECKPOINTS
   path = os.path.join(root, name, SHIPPED_INDEX)
   if not os.path.isfile(path):
     return None
@@ -148,9 +149,10 @@ def shipped_folder(name, checkpoint_name):
   return os.path.join(CHECKPOINTS, name, checkpoint_name)
 
 
-def shipped_checkpoints(name, root=CHECKPOINTS):
-  """Sorted folders of a model's shipped checkpoints under `root` (see
-  `_shipped_index`)."""
+def shipped_checkpoints(name, root=None):
+  """Sorted folders of a model's shipped checkpoints under `root` (default
+  checkpoints/; see `_shipped_index`)."""
+  root = root or CHECKPOINTS
   index = _shipped_index(name, root)
   if index is not None:
     return sorted(folder for folder in index.values()
