@@ -61,7 +61,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_compression as tfc
 
-from tfcsuite import cli, coding, config, layers, trainable, zoo
+from tfcsuite import cli, coding, config, entropy, layers, trainable, zoo
 
 PRECISION = 12  # Bits of the range coder's probabilities.
 ENCODER_FILTERS = (16, 32, 64)
@@ -233,12 +233,10 @@ class Npeg(trainable.TrainableModel, coding.CodingModel):
     if code_shape != (-(-shape[0] // multiple), -(-shape[1] // multiple)):
       raise coding.ContainerError("code shape does not match the image size")
     handle = tfc.create_range_decoder(fields["bits"], self.table)
-    previous = tf.zeros(code_shape, tf.int32)
-    channels = []
-    for channel in range(self.table.shape[0] // 2):
-      handle, previous = tfc.entropy_decode_index(
-          handle, 2 * channel + previous, code_shape, tf.int32)
-      channels.append(previous)
+    handle, channels = entropy.decode_planes(
+        handle, self.table.shape[0] // 2,
+        lambda k, planes: 2 * k + (planes[-1] if planes else
+                                   tf.zeros(code_shape, tf.int32)))
     if not tfc.entropy_decode_finalize(handle):
       raise coding.ContainerError("range decoding failed")
     code = tf.cast(tf.stack(channels, axis=-1), tf.float32)[None]
