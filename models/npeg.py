@@ -171,7 +171,7 @@ class Npeg(trainable.TrainableModel, coding.CodingModel):
                           ramp, 1.)
     return .1 + (sigma - .1) * progress
 
-  def _terms(self, batch, training):
+  def loss_terms(self, batch, training):
     x = batch / 255.
     if training:  # The seed's augmentation, per image.
       shape = (tf.shape(x)[0], 1, 1, 1)
@@ -193,15 +193,6 @@ class Npeg(trainable.TrainableModel, coding.CodingModel):
                 mse=mse * 255. ** 2,
                 bpp=tf.reduce_sum(bits) / pixels,
                 ones=tf.reduce_mean(binary))
-
-  def training_step(self, batch):
-    with tf.GradientTape() as tape:
-      values = self._terms(batch, training=True)
-    self.minimize(values["loss"], tape)
-    return values
-
-  def evaluation_step(self, batch):
-    return self._terms(batch, training=False)
 
   def export_weights(self):
     return dict(super().export_weights(),
