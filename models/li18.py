@@ -60,15 +60,11 @@ Deviations from the paper (and the released configuration):
     reduced width (checkpoints/README.md). The decoder's layer sizes are our
     reading of the configuration (no prototxt offline).
   * gamma: the paper's 0.03 (our default flag) never binds in this loss
-    normalization, which we believe is the paper's: on our pre-trained
-    network the distortion term falls by 115-250 per unit of p at a map
-    position (mean over BSDS500 validation crops, p = 0.2-0.6), so with
-    gamma = 0.03 the map saturates and every position keeps all n bits.
-    The shipped checkpoints use gamma = 1000, which holds sum(p) near
-    r0 h w; the rate points are set by r0 (checkpoints/README.md). From
-    p = 0.5, gamma = 1000 with r0 = 0.1 drove the map to 0 within 200
-    steps, where the sigmoid passes no gradient back (a dead map): the
-    lowest point is fine-tuned from the r0 = 0.2 one instead.
+    normalization, which we believe is the paper's: the distortion falls by
+    hundreds per unit of p at a map position (checkpoints/README.md), so
+    the map saturates and every position keeps all n bits. The shipped
+    checkpoints use gamma = 1000, which holds sum(p) near r0 h w; the rate
+    points are set by r0.
   * Training: BSDS500 crops instead of ImageNet; `--pretrain_steps` first
     train with every channel kept (the paper pre-trains without the map),
     and the rate points are fine-tuned from that pre-trained network;
