@@ -61,7 +61,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_compression as tfc
 
-from tfcsuite import cli, coding, config, layers, trainable, zoo
+from tfcsuite import cli, coding, config, entropy, layers, trainable, zoo
 
 PRECISION = 12  # Bits of the range coder's probabilities.
 ENCODER_FILTERS = (16, 32, 64)
@@ -171,7 +171,7 @@ class Npeg(trainable.TrainableModel, coding.CodingModel):
                           ramp, 1.)
     return .1 + (sigma - .1) * progress
 
-  def _terms(self, batch, training):
+  def loss_terms(self, batch, training):
     x = batch / 255.
     if training:  # The seed's augmentation, per image.
       shape = (tf.shape(x)[0], 1, 1, 1)
@@ -193,15 +193,6 @@ class Npeg(trainable.TrainableModel, coding.CodingModel):
                 mse=mse * 255. ** 2,
                 bpp=tf.reduce_sum(bits) / pixels,
                 ones=tf.reduce_mean(binary))
-
-  def training_step(self, batch):
-    with tf.GradientTape() as tape:
-      values = self._terms(batch, training=True)
-    self.minimize(values["loss"], tape)
-    return values
-
-  def evaluation_step(self, batch):
-    return self._terms(batch, training=False)
 
   def export_weights(self):
     return dict(super().export_weights(),
@@ -233,12 +224,10 @@ class Npeg(trainable.TrainableModel, coding.CodingModel):
     if code_shape != (-(-shape[0] // multiple), -(-shape[1] // multiple)):
       raise coding.ContainerError("code shape does not match the image size")
     handle = tfc.create_range_decoder(fields["bits"], self.table)
-    previous = tf.zeros(code_shape, tf.int32)
-    channels = []
-    for channel in range(self.table.shape[0] // 2):
-      handle, previous = tfc.entropy_decode_index(
-          handle, 2 * channel + previous, code_shape, tf.int32)
-      channels.append(previous)
+    handle, channels = entropy.decode_planes(
+        handle, self.table.shape[0] // 2,
+        lambda k, planes: 2 * k + (planes[-1] if planes else
+                                   tf.zeros(code_shape, tf.int32)))
     if not tfc.entropy_decode_finalize(handle):
       raise coding.ContainerError("range decoding failed")
     code = tf.cast(tf.stack(channels, axis=-1), tf.float32)[None]

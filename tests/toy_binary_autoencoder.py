@@ -82,7 +82,8 @@ class BinaryAutoencoder(trainable.TrainableModel, coding.CodingModel):
     return probabilities + tf.stop_gradient(
         tf.round(probabilities) - probabilities)
 
-  def _terms(self, batch):
+  def loss_terms(self, batch, training):
+    del training  # The same terms in training and evaluation.
     x = batch / 255.
     code = self.binary_code(x)
     x_hat = self.decoder(code)
@@ -92,15 +93,6 @@ class BinaryAutoencoder(trainable.TrainableModel, coding.CodingModel):
     bpp = tf.reduce_sum(self.bernoulli.bits(code)) / pixels
     loss = mse + self.sparsity * tf.reduce_mean(tf.square(code)) + fit
     return dict(loss=loss, bpp=bpp, mse=mse * 255. ** 2)
-
-  def training_step(self, batch):
-    with tf.GradientTape() as tape:
-      values = self._terms(batch)
-    self.minimize(values["loss"], tape)
-    return values
-
-  def evaluation_step(self, batch):
-    return self._terms(batch)
 
   def export_weights(self):
     return dict(super().export_weights(),

@@ -10,6 +10,7 @@ table of conditional Gaussian models (`ScaleTable`, Ballé 2018).
 
 import math
 
+import numpy as np
 import tensorflow as tf
 import tensorflow_compression as tfc
 
@@ -115,3 +116,37 @@ def indexed_model_with_tables(cdf, cdf_offset, **kwargs):
   model._compression = True  # pylint: disable=protected-access
   model._init_compression(cdf, cdf_offset, None)  # pylint: disable=protected-access
   return model
+
+
+CODING_PRECISION = 12  # Bits of the probabilities in the tables below.
+
+
+def categorical_coding_table(logits):
+  """Range-coder table of categorical distributions given as logits (rows,
+  symbols): row r is [precision, 0, 2^p P(X < 1), ..., 2^p] (TFC's layout),
+  every symbol with a probability of at least 2^-p."""
+  logits = np.asarray(logits, np.float64)
+  pmf = np.exp(logits - logits.max(axis=1, keepdims=True))
+  pmf /= pmf.sum(axis=1, keepdims=True)
+  cdf = tfc.pmf_to_quantized_cdf(tf.constant(pmf, tf.float32),
+                                 precision=CODING_PRECISION).numpy()
+  return np.concatenate([np.full((len(cdf), 1), CODING_PRECISION), cdf],
+                        axis=1).astype(np.int32)
+
+
+def decode_planes(handle, count, plane_indexes):
+  """Decodes `count` planes of symbols, one range-decoder call per plane.
+
+  For models whose symbols are coded plane after plane (e.g. channel by
+  channel), each plane under table rows that depend only on the planes
+  before it. `plane_indexes(k, planes)` returns the int32 table rows of the
+  symbols of plane k (any shape), given `planes`, the int32 tensors decoded
+  before it (each shaped as its rows). Returns the handle and the planes.
+  """
+  planes = []
+  for k in range(count):
+    indexes = tf.convert_to_tensor(plane_indexes(k, planes), tf.int32)
+    handle, plane = tfc.entropy_decode_index(handle, indexes,
+                                             tf.shape(indexes), tf.int32)
+    planes.append(plane)
+  return handle, planes

@@ -10,6 +10,9 @@ A trainable model derives from `TrainableModel` (a Keras model) and defines
     optimizer it creates in `create_optimizers`, returning {name: scalar}
     for every metric name;
   * `evaluation_step(batch)`: the same metrics without an update;
+    a model with a single loss instead defines only
+    `loss_terms(batch, training)`, and the default steps minimize its
+    "loss";
   * `export_weights()` / `initialize_from(weights)`: the checkpoint's
     arrays (by default every variable through `tfcsuite.weights`);
   * optionally `create_optimizers(learning_rate)`: the optimizers, built from
@@ -47,9 +50,18 @@ class TrainableModel(tf.keras.Model):
   metric_names = ("loss",)
 
   def training_step(self, batch):
-    raise NotImplementedError
+    """By default, one step down the "loss" of `loss_terms`."""
+    with tf.GradientTape() as tape:
+      values = self.loss_terms(batch, training=True)
+    self.minimize(values["loss"], tape)
+    return values
 
   def evaluation_step(self, batch):
+    return self.loss_terms(batch, training=False)
+
+  def loss_terms(self, batch, training):
+    """{metric name: scalar}, "loss" among them: for models with one loss,
+    which then need no `training_step` or `evaluation_step` of their own."""
     raise NotImplementedError
 
   def create_optimizers(self, learning_rate):

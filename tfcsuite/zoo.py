@@ -24,6 +24,7 @@ MODEL_SCRIPTS = {
     "balle17": "models/balle17.py",
     "balle18": "models/balle18.py",
     "jiang17": "models/jiang17.py",
+    "li18": "models/li18.py",
     "npeg": "models/npeg.py",
 }
 
