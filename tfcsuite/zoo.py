@@ -24,6 +24,7 @@ MODEL_SCRIPTS = {
     "balle18": "models/balle18.py",
     "jiang17": "models/jiang17.py",
     "npeg": "models/npeg.py",
+    "vaegan": "models/vaegan.py",
 }
 
 

@@ -45,19 +45,11 @@ def parse_args(argv):
       "--no_shipped_checkpoints", action="store_true",
       help="Evaluate only --checkpoint folders, not checkpoints/<model>/*.")
   parser.add_argument(
-      "--data_dir", default=os.environ.get("TFCS_KODAK_DIR"),
-      help="Folder with kodim01.png ... kodim24.png (default: $TFCS_KODAK_DIR)."
-           " Get them with `python -m tfcsuite.datasets.kodak DIR`.")
-  parser.add_argument(
       "--reference_dir", default=os.environ.get("TFCS_REFERENCE_DIR"),
       help="TFC's results/image_compression folder with the published curves "
            "(default: $TFCS_REFERENCE_DIR; without it no published curves).")
-  parser.add_argument(
-      "--out", required=True,
-      help="Output folder for JSON, CSV, Markdown and PNG results.")
-  parser.add_argument(
-      "--images", default=None,
-      help="Comma-separated Kodak file names (default: all 24).")
+  run_flags.add_kodak_flags(
+      parser, "Output folder for JSON, CSV, Markdown and PNG results.")
   parser.add_argument(
       "--readme", default=None,
       help="Replace the generated results section of this Markdown file "

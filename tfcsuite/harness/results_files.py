@@ -1,4 +1,5 @@
-"""A run's curves as files: CompressAI-schema JSON and a per-image CSV."""
+"""A run's curves as files: CompressAI-schema JSON and a per-image CSV; a
+benchmark table as JSON and Markdown."""
 
 import csv
 import io
@@ -78,3 +79,13 @@ def write_csv(path, measurements):
     writer.writerow({key: "" if record.get(key) is None else record[key]
                      for key in CSV_COLUMNS})
   image_io.write_bytes(path, buffer.getvalue().encode(), overwrite=True)
+
+
+def write_table(out_dir, stem, result, text):
+  """Writes <stem>.json (`result`) and <stem>.md (`text`) into `out_dir`."""
+  os.makedirs(out_dir, exist_ok=True)
+  path = os.path.join(out_dir, stem)
+  image_io.write_bytes(path + ".json",
+                       (json.dumps(result, indent=1) + "\n").encode(),
+                       overwrite=True)
+  image_io.write_bytes(path + ".md", text.encode(), overwrite=True)

@@ -1,8 +1,10 @@
 """What the harness's command lines share: benchmarks/kodak.py and
 `tfcs evaluate` select codecs and threads, cache and keep files alike, and
-report a bad flag in one line."""
+report a bad flag in one line; the Kodak benchmarks find images and write
+results alike."""
 
 import argparse
+import os
 
 from tfcsuite.cli import number_in_range
 
@@ -41,3 +43,16 @@ def add_run_flags(parser, codecs_default):
       help="Keep every compressed file next to its cached measurement.")
   parser.add_argument("--quiet", action="store_true",
                       help="No progress bar.")
+
+
+def add_kodak_flags(parser, out_help, out_default=None):
+  """--data_dir, --images and --out (required unless `out_default`)."""
+  parser.add_argument(
+      "--data_dir", default=os.environ.get("TFCS_KODAK_DIR"),
+      help="Folder with kodim01.png ... kodim24.png (default: $TFCS_KODAK_DIR)."
+           " Get them with `python -m tfcsuite.datasets.kodak DIR`.")
+  parser.add_argument(
+      "--images", default=None,
+      help="Comma-separated Kodak file names (default: all 24).")
+  parser.add_argument("--out", required=out_default is None,
+                      default=out_default, help=out_help)
