@@ -49,8 +49,8 @@ def parse_args(argv):
       "--latent_steps", type=cli.number_in_range(int, low=0), nargs="+",
       default=[0, 20], help="Latent optimization steps (default: 0 20).")
   parser.add_argument(
-      "--latent_bits", type=cli.number_in_range(int, 1, 8), default=6,
-      help="Bits per latent element (default: 6).")
+      "--latent_bits", type=cli.number_in_range(int, 1, 8), default=5,
+      help="Bits per latent element (default: 5, as compress).")
   parser.add_argument(
       "--png_images", default="kodim23.png",
       help="Comma-separated images whose reconstructions are written as PNG.")

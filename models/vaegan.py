@@ -94,6 +94,7 @@ PRECISION = 16  # Bits of the range coder's probabilities.
 BITS = range(1, 9)  # Latent bits per element with a stored coding table.
 SMOOTHING = 2. ** -12  # Probability mass spread over all levels.
 LABEL_SMOOTHING = 0.1
+ILLUSTRATED_STEPS = 10  # Latent optimization steps shown by `illustrations`.
 L1_WEIGHT = 2.
 
 
@@ -113,10 +114,10 @@ class CompressOptions:
       0, "Steps of latent optimization against the frozen generator "
       "(0: the encoder's latent).", type=cli.number_in_range(int, 0, 10000))
   latent_bits: int = config.setting(
-      6, "Bits per latent element (uniform quantization of [-1, 1]).",
+      5, "Bits per latent element (uniform quantization of [-1, 1]).",
       type=cli.number_in_range(int, BITS[0], BITS[-1]))
   latent_learning_rate: float = config.setting(
-      0.01, "Adam step size of the latent optimization.",
+      0.03, "Adam step size of the latent optimization.",
       type=cli.number_in_range(float, low=0))
 
 
@@ -366,7 +367,7 @@ class VaeGan(trainable.TrainableModel, coding.CodingModel):
 
   # Coding.
 
-  def optimized_latent(self, image, steps, learning_rate=0.01):
+  def optimized_latent(self, image, steps, learning_rate):
     """(padded image, latent): the encoder's latent after `steps` of Adam on
     the generator's MSE, clipped to [-1, 1]."""
     x = _padded(image)
@@ -388,15 +389,16 @@ class VaeGan(trainable.TrainableModel, coding.CodingModel):
     channels = self.config.latent_channels
     return tf.broadcast_to(tf.range(channels), tuple(shape) + (channels,))
 
-  def compress(self, image, latent_steps=0, latent_bits=6,
-               latent_learning_rate=0.01):
-    y = self.optimized_latent(image, latent_steps, latent_learning_rate)
-    symbols = quantize(y[0], latent_bits)
-    handle = tfc.create_range_encoder([], self.tables[latent_bits])
+  def compress(self, image, **options):
+    options = CompressOptions(**options)
+    y = self.optimized_latent(image, options.latent_steps,
+                              options.latent_learning_rate)
+    symbols = quantize(y[0], options.latent_bits)
+    handle = tfc.create_range_encoder([], self.tables[options.latent_bits])
     handle = tfc.entropy_encode_index(handle, self._indexes(symbols.shape[:2]),
                                       symbols)
     return dict(latent=tfc.entropy_encode_finalize(handle),
-                latent_bits=[latent_bits])
+                latent_bits=[options.latent_bits])
 
   def _reconstruction(self, y, shape):
     return coding.reconstructed_image(
@@ -414,10 +416,12 @@ class VaeGan(trainable.TrainableModel, coding.CodingModel):
       raise coding.ContainerError("range decoding failed")
     return self._reconstruction(dequantize(symbols, bits)[None], shape)
 
-  def estimate_bits(self, image, latent_bits=6):
-    """Information content of the encoder's quantized latent (bits)."""
-    symbols = quantize(self.optimized_latent(image, 0)[0], latent_bits).numpy()
-    cdf = self.tables[latent_bits][:, 1:].astype(np.float64) / 2 ** PRECISION
+  def estimate_bits(self, image):
+    """Information content of the encoder's quantized latent (bits) at the
+    default --latent_bits."""
+    bits = CompressOptions().latent_bits
+    symbols = quantize(self.optimized_latent(image, 0, 0.)[0], bits).numpy()
+    cdf = self.tables[bits][:, 1:].astype(np.float64) / 2 ** PRECISION
     channels = np.broadcast_to(np.arange(symbols.shape[-1]), symbols.shape)
     return float(-np.sum(np.log2(cdf[channels, symbols + 1] -
                                  cdf[channels, symbols])))
@@ -427,11 +431,15 @@ class VaeGan(trainable.TrainableModel, coding.CodingModel):
     return (f"latent {self.config.latent_channels} x {height} x {width} at "
             f"{fields['latent_bits'][0]} bits per element")
 
-  def illustrations(self, image, steps=10, bits=6):
-    """Decoded reconstructions without and with latent optimization."""
+  def illustrations(self, image):
+    """[(caption, uint8 image)]: what files decode to without and with
+    ILLUSTRATED_STEPS steps of latent optimization (default options)."""
+    options = CompressOptions()
+    bits = options.latent_bits
     return [(f"{n} latent steps, {bits} bits", self._reconstruction(
-        dequantize(quantize(self.optimized_latent(image, n), bits), bits),
-        image.shape[:2])) for n in (0, steps)]
+        dequantize(quantize(self.optimized_latent(
+            image, n, options.latent_learning_rate), bits), bits),
+        image.shape[:2])) for n in (0, ILLUSTRATED_STEPS)]
 
 
 def operating_points(checkpoint):

@@ -43,7 +43,7 @@ def test_file_decodes_to_the_generator_output_of_the_quantized_latent(
     untrained, crop):
   model, ckpt = untrained
   decoded, _ = _round_trip(model, ckpt, crop, latent_steps=2, latent_bits=5)
-  latent = model.optimized_latent(crop, 2)
+  latent = model.optimized_latent(crop, 2, 0.03)
   symbols = vaegan.quantize(latent, 5)
   expected = coding.reconstructed_image(
       (model.codec.generator(vaegan.dequantize(symbols, 5)) + 1.) * 127.5,
@@ -139,7 +139,7 @@ def test_illustrations_show_reconstructions_without_and_with_steps(
   model, _ = untrained
   panels = model.illustrations(crop)
   assert [caption for caption, _ in panels] == [
-      "0 latent steps, 6 bits", "10 latent steps, 6 bits"]
+      "0 latent steps, 5 bits", "10 latent steps, 5 bits"]
   for _, image in panels:
     assert image.dtype == np.uint8 and image.shape == crop.shape
   assert metrics.psnr(crop, panels[1][1]) > metrics.psnr(crop, panels[0][1])
