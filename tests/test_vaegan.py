@@ -157,7 +157,8 @@ def test_latent_optimization_improves_the_shipped_reconstruction(kodim23):
   image = kodim23[176:240, 320:384]
   psnr = {steps: metrics.psnr(image, _round_trip(
       model, ckpt, image, latent_steps=steps)[0]) for steps in (0, 10)}
-  assert psnr[10] > psnr[0] + 0.5
+  # Measured: 29.62 dB without, 34.67 dB with 10 steps.
+  assert psnr[10] > psnr[0] + 2.
 
 
 def test_shipped_default_checkpoint_beats_its_trivial_baselines(kodim23):
@@ -172,5 +173,6 @@ def test_shipped_default_checkpoint_beats_its_trivial_baselines(kodim23):
                                    _round_trip(model, ckpt, image)[0])
   flat = np.broadcast_to(np.round(image.reshape(-1, 3).mean(0)),
                          image.shape).astype(np.uint8)
+  # Measured: 27.32 dB shipped, 12.83 untrained, 13.34 flat.
   assert psnr["c16"] > psnr["untrained"] + 8.
   assert psnr["c16"] > metrics.psnr(image, flat) + 8.
