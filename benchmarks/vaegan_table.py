@@ -10,8 +10,9 @@ codes centre crops of a few Kodak images with each shipped vaegan checkpoint
 into real files, with the encoder's latent and after `--latent_steps` steps
 of latent optimization, and reports RGB PSNR, SSIM, MS-SSIM (crops of at
 least 161 pixels a side), bpp of the whole file and CR = 24 / bpp. It writes
-vaegan_table.{md,json} and one PNG per image (the crop, then each
-checkpoint's reconstructions) into --out.
+vaegan_table.{md,json} and, for each of --png_images, one PNG (the crop,
+then each checkpoint's reconstruction at each step count, left to right)
+into --out.
 
 Usage:
   python benchmarks/vaegan_table.py --data_dir DIR/kodak [--crop 192] \
