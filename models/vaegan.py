@@ -62,7 +62,7 @@ Deviations from the seed:
     exactly 4x the latent (the seed's is 4x + 2 pixels).
   * Keras' default (Glorot) initialization instead of N(0, 0.05) kernels,
     which with 128-channel 3x3 kernels amplify each layer and saturate the
-    tanh outputs at initialization.
+    encoder's tanh at initialization (most latents at -1 or 1).
   * Data and budget: random crops of BSDS500 instead of 218x178 centre
     crops of Flickr8k/30k; far fewer steps (each checkpoint's manifest has
     its command, steps and time).
