@@ -25,7 +25,6 @@ Usage:
 """
 
 import argparse
-import json
 import os
 
 import numpy as np
@@ -33,6 +32,7 @@ import numpy as np
 from tfcsuite import UserError, checkpoint, container, image_io, metrics
 from tfcsuite.zoo import CHECKPOINTS
 from tfcsuite.datasets import kodak
+from tfcsuite.harness import results_files
 
 PAPER_QUALITIES = (5, 10)
 PLAIN_JPEG_SWEEP = tuple(range(1, 41))
@@ -201,15 +201,10 @@ def main(argv=None):
                     "(train one with --channels 1)")
   images = {os.path.basename(p): image_io.read_image(p) for p in paths}
   rows = compare(script, ckpt, images, args.qualities)
-  os.makedirs(args.out, exist_ok=True)
-  stem = os.path.join(args.out, "jiang17_grayscale")
   result = dict(checkpoint=ckpt.path, weights_crc32=ckpt.fingerprint,
                 images=sorted(images), rows=rows)
-  image_io.write_bytes(stem + ".json",
-                       (json.dumps(result, indent=1) + "\n").encode(),
-                       overwrite=True)
   text = markdown(rows, ckpt, len(images))
-  image_io.write_bytes(stem + ".md", text.encode(), overwrite=True)
+  results_files.write_table(args.out, "jiang17_grayscale", result, text)
   print(text, end="")
 
 

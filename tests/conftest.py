@@ -43,6 +43,20 @@ def train_dir():
                  "train")
 
 
+def in_memory_checkpoint(model, name="untrained", **settings):
+  """A checkpoint of `model`'s freshly initialized networks (seeded)."""
+  import dataclasses
+  import tensorflow as tf
+  from tfcsuite import checkpoint, zoo
+  tf.keras.utils.set_random_seed(1)
+  script = zoo.load_script(model)
+  config = script.config(**settings)
+  manifest = dict(model=model, config=dataclasses.asdict(config))
+  return checkpoint.Checkpoint(
+      name, manifest, script.training_model(config).export_weights(),
+      fingerprint=0)
+
+
 def _train_tiny_checkpoint(tmp_path_factory, train_dir, model, *model_flags):
   """Trains `models/<model>.py` for 2 steps on 64² patches; the checkpoint."""
   folder = tmp_path_factory.mktemp(f"tiny_{model}")

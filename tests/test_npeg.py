@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import conftest
 from tfcsuite import checkpoint, coding, container, image_io, metrics, zoo
 
 SCRIPT = zoo.load_script("npeg")
@@ -13,13 +14,7 @@ EXTENDED = dict(downsampling=3, code_channels=64)
 
 
 def in_memory_checkpoint(name="untrained", **settings):
-  """A checkpoint of freshly initialized networks (seeded)."""
-  tf.keras.utils.set_random_seed(1)
-  config = SCRIPT.config(**settings)
-  model = SCRIPT.training_model(config)
-  manifest = dict(model="npeg", config=dataclasses.asdict(config))
-  return checkpoint.Checkpoint(name, manifest, model.export_weights(),
-                               fingerprint=0)
+  return conftest.in_memory_checkpoint("npeg", name, **settings)
 
 
 @pytest.fixture(scope="module")

@@ -26,6 +26,7 @@ MODEL_SCRIPTS = {
     "jiang17": "models/jiang17.py",
     "li18": "models/li18.py",
     "npeg": "models/npeg.py",
+    "vaegan": "models/vaegan.py",
 }
 
 

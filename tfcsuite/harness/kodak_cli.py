@@ -40,13 +40,8 @@ def parse_args(argv):
   parser.add_argument(
       "--no_shipped_checkpoints", action="store_true",
       help="Evaluate only --checkpoint folders, not checkpoints/<model>/*.")
-  run_flags.add_kodak_flags(parser)
-  parser.add_argument(
-      "--out", required=True,
-      help="Output folder for JSON, CSV, Markdown and PNG results.")
-  parser.add_argument(
-      "--images", default=None,
-      help="Comma-separated Kodak file names (default: all 24).")
+  run_flags.add_kodak_flags(
+      parser, "Output folder for JSON, CSV, Markdown and PNG results.")
   parser.add_argument(
       "--readme", default=None,
       help="Replace the generated results section of this Markdown file "

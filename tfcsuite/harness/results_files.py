@@ -1,4 +1,5 @@
-"""A run's curves as files: CompressAI-schema JSON and a per-image CSV."""
+"""A run's curves as files: CompressAI-schema JSON and a per-image CSV; a
+benchmark table as JSON and Markdown."""
 
 import csv
 import io
@@ -120,3 +121,13 @@ def read_csv(path):
   return [{key: value if key in text_columns else
            (None if value == "" else float(value))
            for key, value in row.items()} for row in rows]
+
+
+def write_table(out_dir, stem, result, text):
+  """Writes <stem>.json (`result`) and <stem>.md (`text`) into `out_dir`."""
+  os.makedirs(out_dir, exist_ok=True)
+  path = os.path.join(out_dir, stem)
+  image_io.write_bytes(path + ".json",
+                       (json.dumps(result, indent=1) + "\n").encode(),
+                       overwrite=True)
+  image_io.write_bytes(path + ".md", text.encode(), overwrite=True)

@@ -1,6 +1,7 @@
 """What the harness's command lines share: benchmarks/kodak.py and
 `tfcs evaluate` select codecs and threads, cache and keep files alike, and
-report a bad flag in one line."""
+report a bad flag in one line; the Kodak benchmarks find images and write
+results alike."""
 
 import argparse
 import os
@@ -53,8 +54,9 @@ def add_run_flags(parser, codecs_default):
                       help="No progress bar.")
 
 
-def add_kodak_flags(parser):
-  """--data_dir (the Kodak images) and --reference_dir (published curves)."""
+def add_kodak_flags(parser, out_help=None, out_default=None):
+  """--data_dir (the Kodak images), --reference_dir (published curves) and,
+  given `out_help`, --images and --out (required unless `out_default`)."""
   parser.add_argument(
       "--data_dir", default=os.environ.get("TFCS_KODAK_DIR"),
       help="Folder with kodim01.png ... kodim24.png (default: $TFCS_KODAK_DIR)."
@@ -63,3 +65,10 @@ def add_kodak_flags(parser):
       "--reference_dir", default=os.environ.get("TFCS_REFERENCE_DIR"),
       help="TFC's results/image_compression folder with the published curves "
            "(default: $TFCS_REFERENCE_DIR; without it no published curves).")
+  if out_help is None:
+    return
+  parser.add_argument(
+      "--images", default=None,
+      help="Comma-separated Kodak file names (default: all 24).")
+  parser.add_argument("--out", required=out_default is None,
+                      default=out_default, help=out_help)
