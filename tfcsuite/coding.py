@@ -30,19 +30,30 @@ traced call), and encoder and decoder execute the very same kernels.
 """
 
 import dataclasses
+import re
+import threading
 
 import numpy as np
 import tensorflow as tf
 
-from tfcsuite import container as container_lib
+from tfcsuite import container as container_lib, limits
 from tfcsuite.container import ContainerError
 
 
 @dataclasses.dataclass(frozen=True)
 class Layout:
-  """Named contents of a compressed file, in the order they are stored."""
+  """Named contents of a compressed file, in the order they are stored.
+
+  `strides` are (name, stride) pairs of the integer fields that hold a
+  (height, width) derived from the image's: they must be the image's sides
+  divided by `stride`, rounded up. Decoding checks them against the header
+  before the model runs; any other field named "*_shape" must at least not
+  exceed the image's sides. Together with the pixel limit this bounds what a
+  crafted file can make a decoder allocate.
+  """
   strings: tuple = ()
   integers: tuple = ()  # (name, count) pairs.
+  strides: tuple = ()  # (name, stride) pairs.
 
 
 class CodingModel:
@@ -82,6 +93,10 @@ def reconstructed_image(x_hat, x_shape):
   the image's (H, W).
   """
   x_hat = x_hat[0, :x_shape[0], :x_shape[1], :]
+  if isinstance(x_hat, np.ndarray):  # A tiled output: rounded in place.
+    np.round(x_hat, out=x_hat)
+    np.clip(np.nan_to_num(x_hat, copy=False), 0, 255, out=x_hat)
+    return x_hat.astype(np.uint8)
   return tf.saturate_cast(tf.round(x_hat), tf.uint8).numpy()
 
 
@@ -134,12 +149,95 @@ def fields_of(layout, container):
   return fields
 
 
-def decode(model, container):
-  """Decompresses a `Container` into a uint8 image."""
-  fields = fields_of(model.layout, container)
+def check_shapes(layout, container, max_pixels=limits.MAX_PIXELS):
+  """Refuses a file whose declared sizes disagree or exceed `max_pixels`."""
+  height, width = container.height, container.width
+  if height < 1 or width < 1:
+    raise ContainerError(f"compressed file declares an empty {width}x{height} "
+                         f"image")
+  if height * width > max_pixels:
+    raise ContainerError(
+        f"compressed file declares a {width}x{height} image "
+        f"({height * width:,} pixels), more than the limit of "
+        f"{max_pixels:,} (--max_pixels)")
+  fields = fields_of(layout, container)
+  strides = dict(layout.strides)
+  for name, count in layout.integers:
+    if name in strides:
+      expected = tuple(-(-side // strides[name]) for side in (height, width))
+      if fields[name] != expected:
+        raise ContainerError(f"compressed file is corrupted: {name} "
+                             f"{fields[name]} does not fit a {width}x{height} "
+                             f"image (expected {expected})")
+    elif name.endswith("_shape") and (
+        count != 2 or not all(0 < v <= side for v, side in
+                              zip(fields[name], (height, width)))):
+      raise ContainerError(f"compressed file is corrupted: {name} "
+                           f"{fields[name]} does not fit a {width}x{height} "
+                           f"image")
+  return fields
+
+
+def one_line(message):
+  """The first line of a TensorFlow error, without its internal names."""
+  lines = (message or "").strip().splitlines()
+  line = lines[0] if lines else ""
+  line = re.sub(r"\{\{[^}]*\}\}\s*", "", line)
+  line = re.sub(r"\s*\[Op:[^\]]*\]", "", line)
+  return line.strip() or "invalid data"
+
+
+def decode_deadline(height, width):
+  """Seconds a decode may take before it counts as hung (see `decode`)."""
+  return DEADLINE_SECONDS + DEADLINE_SECONDS_PER_PIXEL * height * width
+
+
+# Generous: a hang is an endless loop, not a slow machine (a Kodak image
+# decodes in about a second on a loaded 2-core machine).
+DEADLINE_SECONDS = 20.
+DEADLINE_SECONDS_PER_PIXEL = 20e-6
+
+
+def _with_deadline(function, seconds):
+  """`function()`, or a `ContainerError` if it runs over `seconds`.
+
+  TFC's range decoder can loop forever on a crafted or truncated string
+  (its escape-code loop reads zeros past the end of the data and never
+  ends); nothing in TensorFlow can stop an op, so the call runs in a daemon
+  thread and is abandoned (a process exits regardless of it).
+  """
+  outcome = {}
+
+  def run():
+    try:
+      outcome["value"] = function()
+    except BaseException as error:  # pylint: disable=broad-except
+      outcome["error"] = error
+
+  thread = threading.Thread(target=run, daemon=True, name="tfcs-decode")
+  thread.start()
+  thread.join(seconds)
+  if thread.is_alive():
+    raise ContainerError(f"compressed payload is corrupted: decoding did not "
+                         f"end within {seconds:.0f} s")
+  if "error" in outcome:
+    raise outcome["error"]
+  return outcome["value"]
+
+
+def decode(model, container, max_pixels=limits.MAX_PIXELS, deadline=None):
+  """Decompresses a `Container` into a uint8 image.
+
+  Shapes are checked first (`check_shapes`); the model's `decompress` must
+  end within `deadline` seconds (default `decode_deadline`).
+  """
+  fields = check_shapes(model.layout, container, max_pixels)
+  shape = (container.height, container.width)
+  if deadline is None:
+    deadline = decode_deadline(*shape)
   try:
-    image = model.decompress(fields, (container.height, container.width))
-  except tf.errors.InvalidArgumentError as error:
+    image = _with_deadline(lambda: model.decompress(fields, shape), deadline)
+  except tf.errors.OpError as error:
     raise ContainerError("compressed payload is corrupted: " +
-                         error.message.splitlines()[0]) from None
+                         one_line(error.message)) from None
   return np.asarray(image)

@@ -58,6 +58,11 @@ def _run_jobs(jobs, code_one, prog):
   return failures
 
 
+def set_tile_size(args):
+  from tfcsuite import tiling
+  tiling.set_tile_size(args.tile_size)
+
+
 def compress_options(script, args):
   """The model's compress-time options given by the flags, as a dict."""
   if not script.compress_options:
@@ -77,7 +82,8 @@ def print_metrics(model, image, packed):
     if text:
       print(f"{label}: {text}")
   values = metrics.all_metrics(model.reference_image(image),
-                               coding.decode(model, parsed))
+                               coding.decode(model, parsed,
+                                             max_pixels=image[..., 0].size))
   print(f"Mean squared error: {values['mse']:0.4f}")
   print(f"PSNR (dB): {values['psnr']:0.2f}")
   if math.isnan(values["ms_ssim"]):
@@ -100,13 +106,14 @@ def compress_all(script, args, prog):
   """Compresses every input image with one checkpoint of `script`."""
   from tfcsuite import coding, container
   jobs = coding_jobs.plan("compress", args.inputs, args.output_dir)
+  set_tile_size(args)
   options = compress_options(script, args)
   path = args.model_path or script.default_checkpoint_path()
   models = _CodingModels()
 
   def compress_one(job):
     image_io.check_writable(job.target, args.overwrite)
-    image = image_io.read_image(job.source)
+    image = image_io.read_image(job.source, args.max_pixels)
     try:
       checkpoint, model = models.get(script, path)
     except UserError as error:
@@ -133,6 +140,7 @@ def decompress_all(args, prog, script=None):
   """
   from tfcsuite import coding, container
   jobs = coding_jobs.plan("decompress", args.inputs, args.output_dir)
+  set_tile_size(args)
   models = _CodingModels()
 
   def decompress_one(job):
@@ -151,7 +159,8 @@ def decompress_all(args, prog, script=None):
     if checkpoint.fingerprint != parsed.weights_crc32:
       raise UserError(f"the file was compressed with other weights than "
                       f"those in {path!r} (fingerprint mismatch)")
-    image_io.write_image(job.target, coding.decode(model, parsed),
-                         args.overwrite)
+    image_io.write_image(
+        job.target, coding.decode(model, parsed, args.max_pixels),
+        args.overwrite)
 
   return _run_jobs(jobs, decompress_one, prog)
