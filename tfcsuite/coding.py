@@ -31,12 +31,11 @@ traced call), and encoder and decoder execute the very same kernels.
 
 import dataclasses
 import re
-import threading
 
 import numpy as np
 import tensorflow as tf
 
-from tfcsuite import container as container_lib, limits
+from tfcsuite import container as container_lib, guarded, limits
 from tfcsuite.container import ContainerError
 
 
@@ -93,11 +92,15 @@ def reconstructed_image(x_hat, x_shape):
   the image's (H, W).
   """
   x_hat = x_hat[0, :x_shape[0], :x_shape[1], :]
-  if isinstance(x_hat, np.ndarray):  # A tiled output: rounded in place.
-    np.round(x_hat, out=x_hat)
-    np.clip(np.nan_to_num(x_hat, copy=False), 0, 255, out=x_hat)
-    return x_hat.astype(np.uint8)
-  return tf.saturate_cast(tf.round(x_hat), tf.uint8).numpy()
+  if not isinstance(x_hat, np.ndarray):
+    return tf.saturate_cast(tf.round(x_hat), tf.uint8).numpy()
+  # A tiled output (a large image): converted by bands of rows, so that the
+  # temporaries stay small; the same values as saturate_cast(round(x)).
+  image = np.empty(x_hat.shape, np.uint8)
+  for top in range(0, x_hat.shape[0], 256):
+    band = np.nan_to_num(np.round(x_hat[top:top + 256]))
+    image[top:top + 256] = np.clip(band, 0, 255)
+  return image
 
 
 def _string(value, name):
@@ -187,56 +190,18 @@ def one_line(message):
   return line.strip() or "invalid data"
 
 
-def decode_deadline(height, width):
-  """Seconds a decode may take before it counts as hung (see `decode`)."""
-  return DEADLINE_SECONDS + DEADLINE_SECONDS_PER_PIXEL * height * width
-
-
-# Generous: a hang is an endless loop, not a slow machine (a Kodak image
-# decodes in about a second on a loaded 2-core machine).
-DEADLINE_SECONDS = 20.
-DEADLINE_SECONDS_PER_PIXEL = 20e-6
-
-
-def _with_deadline(function, seconds):
-  """`function()`, or a `ContainerError` if it runs over `seconds`.
-
-  TFC's range decoder can loop forever on a crafted or truncated string
-  (its escape-code loop reads zeros past the end of the data and never
-  ends); nothing in TensorFlow can stop an op, so the call runs in a daemon
-  thread and is abandoned (a process exits regardless of it).
-  """
-  outcome = {}
-
-  def run():
-    try:
-      outcome["value"] = function()
-    except BaseException as error:  # pylint: disable=broad-except
-      outcome["error"] = error
-
-  thread = threading.Thread(target=run, daemon=True, name="tfcs-decode")
-  thread.start()
-  thread.join(seconds)
-  if thread.is_alive():
-    raise ContainerError(f"compressed payload is corrupted: decoding did not "
-                         f"end within {seconds:.0f} s")
-  if "error" in outcome:
-    raise outcome["error"]
-  return outcome["value"]
-
-
-def decode(model, container, max_pixels=limits.MAX_PIXELS, deadline=None):
+def decode(model, container, max_pixels=limits.MAX_PIXELS):
   """Decompresses a `Container` into a uint8 image.
 
-  Shapes are checked first (`check_shapes`); the model's `decompress` must
-  end within `deadline` seconds (default `decode_deadline`).
+  Shapes are checked first (`check_shapes`); what libraries print on the C-level stderr meanwhile (libjpeg's warnings
+  on a damaged JPEG, TensorFlow's logs) is dropped: an error is our one
+  line.
   """
   fields = check_shapes(model.layout, container, max_pixels)
   shape = (container.height, container.width)
-  if deadline is None:
-    deadline = decode_deadline(*shape)
   try:
-    image = _with_deadline(lambda: model.decompress(fields, shape), deadline)
+    with guarded.quiet_stderr():
+      image = model.decompress(fields, shape)
   except tf.errors.OpError as error:
     raise ContainerError("compressed payload is corrupted: " +
                          one_line(error.message)) from None

@@ -9,8 +9,10 @@ Kept free of TensorFlow so that `--help` stays quick.
 MAX_PIXELS = 89_478_485
 
 # Side (pixels) of the tiles in which large images go through the
-# transforms (`tfcsuite.tiling`); bounds peak memory.
-DEFAULT_TILE_SIZE = 1024
+# transforms (`tfcsuite.tiling`); bounds peak memory. Measured on a
+# 24-megapixel image with Ballé 2017 (benchmarks/results/peak_memory.md):
+# 1024-pixel tiles kept about 300 MB more of TensorFlow's working memory.
+DEFAULT_TILE_SIZE = 512
 
 
 def add_arguments(parser, command):
@@ -24,6 +26,7 @@ def add_arguments(parser, command):
   parser.add_argument(
       "--tile_size", type=number_in_range(int, low=0),
       default=DEFAULT_TILE_SIZE,
-      help="Images of more than this squared pixels go through the model's "
-           "transforms in overlapping tiles of this side, which bounds "
-           "memory (same result up to float rounding); 0: never tile.")
+      help="Images of more than 4 such tiles of pixels go through the "
+           "model's transforms in overlapping tiles of this side, which "
+           "bounds memory (same result up to float rounding); 0: never "
+           "tile.")

@@ -1,0 +1,65 @@
+"""Running a decoder that may misbehave on hostile data.
+
+`with_deadline` bounds its time (`tfcsuite.entropy` runs TFC's range
+decoding under it), `quiet_stderr` keeps what C libraries print
+(libjpeg, TensorFlow's logging) off the terminal, so a refused file gets one
+line of ours only.
+"""
+
+import contextlib
+import os
+import threading
+
+from tfcsuite.container import ContainerError
+
+
+def range_decoding_deadline(symbols):
+  """Seconds that range decoding `symbols` symbols may take before it
+  counts as hung: TFC decodes tens of millions a second; the budget assumes
+  half a million, so a loaded machine is never mistaken for a hang."""
+  return DEADLINE_SECONDS + DEADLINE_SECONDS_PER_SYMBOL * symbols
+
+
+DEADLINE_SECONDS = 10.
+DEADLINE_SECONDS_PER_SYMBOL = 2e-6
+
+
+def with_deadline(function, seconds):
+  """`function()`, or a `ContainerError` if it runs over `seconds`.
+
+  TFC's range decoder can loop forever on a crafted or truncated string
+  (its escape-code loop reads zeros past the end of the data and never
+  ends); nothing in TensorFlow can stop an op, so the call runs in a daemon
+  thread and is abandoned (a process exits regardless of it).
+  """
+  outcome = {}
+
+  def run():
+    try:
+      outcome["value"] = function()
+    except BaseException as error:  # pylint: disable=broad-except
+      outcome["error"] = error
+
+  thread = threading.Thread(target=run, daemon=True, name="tfcs-decode")
+  thread.start()
+  thread.join(seconds)
+  if thread.is_alive():
+    raise ContainerError(f"compressed payload is corrupted: decoding did not "
+                         f"end within {seconds:.0f} s")
+  if "error" in outcome:
+    raise outcome["error"]
+  return outcome["value"]
+
+
+@contextlib.contextmanager
+def quiet_stderr():
+  """Sends file descriptor 2 to /dev/null for the duration (Python's own
+  `sys.stderr` writes go there too, so nothing of ours is printed inside)."""
+  saved = os.dup(2)
+  try:
+    with open(os.devnull, "wb") as null:
+      os.dup2(null.fileno(), 2)
+    yield
+  finally:
+    os.dup2(saved, 2)
+    os.close(saved)
