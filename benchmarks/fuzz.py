@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 
+from tfcsuite.harness import benchmark_runs
 from tfcsuite.harness.environment import cpu_model
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -131,15 +132,10 @@ def markdown(result):
 
 
 def main():
-  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument("--data_dir", required=True, help="Kodak PNG folder.")
-  parser.add_argument("--models", nargs="+", default=None,
-                      help="Default: every registered model.")
+  parser = benchmark_runs.parser(__doc__, "fuzz")
   parser.add_argument("--cases", type=int, default=10000)
   parser.add_argument("--seed", type=int, default=0)
   parser.add_argument("--corpus", default=CORPUS)
-  parser.add_argument("--out", default=os.path.join(REPO, "benchmarks",
-                                                    "results", "fuzz"))
   parser.add_argument("--child", help=argparse.SUPPRESS)
   parser.add_argument("--start", type=int, default=0, help=argparse.SUPPRESS)
   parser.add_argument("--json", help=argparse.SUPPRESS)
@@ -150,10 +146,7 @@ def main():
   names = args.models or sorted(zoo.MODEL_SCRIPTS)
   result = dict(cpu=cpu_model(), command=" ".join(sys.argv),
                 models=[fuzz_model(name, args) for name in names])
-  with open(args.out + ".json", "w") as f:
-    json.dump(result, f, indent=1)
-  with open(args.out + ".md", "w") as f:
-    f.write(markdown(result))
+  benchmark_runs.write_results(args.out, result, markdown(result))
 
 
 if __name__ == "__main__":

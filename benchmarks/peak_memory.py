@@ -14,20 +14,19 @@ Usage (long: run it niced on a shared machine):
       [--models balle17] [--tile_sizes 1024 0]
 """
 
-import argparse
 import json
 import os
 import sys
 import tempfile
+import time
 
 import numpy as np
 from PIL import Image
 
-from tfcsuite.harness import processes
+from tfcsuite.harness import benchmark_runs
 from tfcsuite.harness.environment import cpu_model
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RESULTS = os.path.join(REPO, "benchmarks", "results")
 SIZE = (6000, 4000)  # Width, height: 24 megapixels.
 
 
@@ -61,14 +60,18 @@ def measure(model, tile_size, image_path, folder):
   for command, argv in (
       ("compress", [image_path, packed]),
       ("decompress", [packed, decoded])):
-    run = processes.run_measured(
+    run = benchmark_runs.run_measured(
         [sys.executable, script, command, *argv, "--overwrite",
          "--tile_size", str(tile_size)])
     row = dict(model=model, command=command, tile_size=tile_size,
+               date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                peak_rss_mib=round(run.peak_rss_mib), wall_seconds=round(
                    run.wall_seconds, 1), exit_status=run.returncode)
     if run.returncode:
-      row["error"] = run.stderr.strip().splitlines()[-1][-300:]
+      lines = run.stderr.strip().splitlines()
+      row["error"] = (lines[-1][-300:] if lines else
+                      f"no message (killed by signal {-run.returncode})"
+                      if run.returncode < 0 else "no message")
     rows.append(row)
     print(json.dumps(row), flush=True)
     if run.returncode:
@@ -82,26 +85,24 @@ def measure(model, tile_size, image_path, folder):
 
 def markdown(result):
   lines = [f"# Peak memory on a {SIZE[0]}x{SIZE[1]} image", "",
-           f"CPU: {result['cpu']}; command: `{result['command']}`.", "",
+           f"CPU: {result['cpu']}; last command: `{result['command']}` "
+           f"(rows of earlier runs are kept; each has its date).", "",
            "| model | command | tile size | peak RSS (MiB) | wall (s) | "
-           "bytes | PSNR (dB) | exit |", "|---|---|---|---|---|---|---|---|"]
+           "bytes | PSNR (dB) | exit | date |",
+           "|---|---|---|---|---|---|---|---|---|"]
   for r in result["rows"]:
     lines.append(
         f"| {r['model']} | {r['command']} | "
         f"{r['tile_size'] or 'untiled'} | {r['peak_rss_mib']} | "
         f"{r['wall_seconds']} | {r.get('bytes', '')} | {r.get('psnr', '')} | "
-        f"{r['exit_status']}{' ' + r['error'] if 'error' in r else ''} |")
+        f"{r['exit_status']}{' ' + r['error'] if 'error' in r else ''} | "
+        f"{r.get('date', '')} |")
   return "\n".join(lines) + "\n"
 
 
 def main():
-  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument("--data_dir", required=True, help="Kodak PNG folder.")
-  parser.add_argument("--models", nargs="+", default=["balle17"])
-  parser.add_argument("--tile_sizes", nargs="+", type=int,
-                      default=[1024, 0])
-  parser.add_argument("--out", default=os.path.join(RESULTS,
-                                                    "peak_memory"))
+  parser = benchmark_runs.parser(__doc__, "peak_memory", ["balle17"])
+  parser.add_argument("--tile_sizes", nargs="+", type=int, default=[512, 0])
   args = parser.parse_args()
   rows = []
   with tempfile.TemporaryDirectory() as folder:
@@ -110,11 +111,17 @@ def main():
     for model in args.models:
       for tile_size in args.tile_sizes:
         rows += measure(model, tile_size, image_path, folder)
-  result = dict(cpu=cpu_model(), command=" ".join(sys.argv), rows=rows)
-  with open(args.out + ".json", "w") as f:
-    json.dump(result, f, indent=1)
-  with open(args.out + ".md", "w") as f:
-    f.write(markdown(result))
+  # Rows of earlier runs for other (model, command, tile size) are kept.
+  result = dict(cpu=cpu_model(), command=" ".join(sys.argv), rows=[])
+  if os.path.exists(args.out + ".json"):
+    with open(args.out + ".json") as f:
+      result["rows"] = json.load(f)["rows"]
+  keys = {(r["model"], r["command"], r["tile_size"]) for r in rows}
+  result["rows"] = [r for r in result["rows"] if
+                    (r["model"], r["command"], r["tile_size"]) not in keys]
+  result["rows"] = sorted(result["rows"] + rows, key=lambda r: (
+      r["model"], r["tile_size"] == 0, r["tile_size"], r["command"]))
+  benchmark_runs.write_results(args.out, result, markdown(result))
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ import tempfile
 import time
 
 from tfcsuite import count
-from tfcsuite.harness import processes
+from tfcsuite.harness import benchmark_runs
 from tfcsuite.harness.environment import cpu_model
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -33,7 +33,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def measure_process(argv):
   """Runs a process; returns (wall seconds, peak RSS MiB); exits if it fails."""
-  measured = processes.run_measured(argv)
+  measured = benchmark_runs.run_measured(argv)
   if measured.returncode:
     sys.exit(f"error: {' '.join(argv)} failed: {measured.stderr[-500:]}")
   return measured.wall_seconds, measured.peak_rss_mib

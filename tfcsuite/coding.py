@@ -47,7 +47,7 @@ class Layout:
   (height, width) derived from the image's: they must be the image's sides
   divided by `stride`, rounded up. Decoding checks them against the header
   before the model runs; any other field named "*_shape" must at least not
-  exceed the image's sides. Together with the pixel limit this bounds what a
+  exceed the image's sides (or `UNDECLARED_SHAPE_SLACK`). Together with the pixel limit this bounds what a
   crafted file can make a decoder allocate.
   """
   strings: tuple = ()
@@ -152,6 +152,11 @@ def fields_of(layout, container):
   return fields
 
 
+# A "*_shape" field without a declared stride may exceed the image's sides
+# up to this (a model may pad small images), which still bounds it.
+UNDECLARED_SHAPE_SLACK = 256
+
+
 def check_shapes(layout, container, max_pixels=limits.MAX_PIXELS):
   """Refuses a file whose declared sizes disagree or exceed `max_pixels`."""
   height, width = container.height, container.width
@@ -166,16 +171,18 @@ def check_shapes(layout, container, max_pixels=limits.MAX_PIXELS):
   fields = fields_of(layout, container)
   strides = dict(layout.strides)
   for name, count in layout.integers:
+    label = name.replace("_", " ")
     if name in strides:
       expected = tuple(-(-side // strides[name]) for side in (height, width))
       if fields[name] != expected:
-        raise ContainerError(f"compressed file is corrupted: {name} "
+        raise ContainerError(f"compressed file is corrupted: {label} "
                              f"{fields[name]} does not fit a {width}x{height} "
                              f"image (expected {expected})")
     elif name.endswith("_shape") and (
-        count != 2 or not all(0 < v <= side for v, side in
-                              zip(fields[name], (height, width)))):
-      raise ContainerError(f"compressed file is corrupted: {name} "
+        count != 2 or not all(0 < v <= max(side, UNDECLARED_SHAPE_SLACK)
+                              for v, side in zip(fields[name],
+                                                 (height, width)))):
+      raise ContainerError(f"compressed file is corrupted: {label} "
                            f"{fields[name]} does not fit a {width}x{height} "
                            f"image")
   return fields

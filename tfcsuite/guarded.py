@@ -20,7 +20,9 @@ def range_decoding_deadline(symbols):
   return DEADLINE_SECONDS + DEADLINE_SECONDS_PER_SYMBOL * symbols
 
 
-DEADLINE_SECONDS = 10.
+# TFCS_RANGE_DECODING_DEADLINE overrides the fixed part (e.g. larger on a
+# very slow machine, smaller to replay known hangs quickly).
+DEADLINE_SECONDS = float(os.environ.get("TFCS_RANGE_DECODING_DEADLINE", 10.))
 DEADLINE_SECONDS_PER_SYMBOL = 2e-6
 
 

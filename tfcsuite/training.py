@@ -126,6 +126,20 @@ def add_training_flags(parser, script):
            "across machines or thread counts).")
 
 
+class StopOnNaN(tf.keras.callbacks.Callback):
+  """Stops at the first non-finite loss with a one-line error naming the
+  step. It raises rather than asking Keras to stop, so that the epoch does
+  not end: no backup of the diverged weights replaces the last good one."""
+
+  def on_train_batch_end(self, batch, logs=None):
+    loss = (logs or {}).get("loss")
+    if loss is not None and not math.isfinite(float(loss)):
+      step = int(self.model.optimizer.iterations.numpy())
+      raise UserError(f"training diverged: the loss became {float(loss)} at "
+                      f"step {step:,}; no checkpoint was written, and the "
+                      f"last backup (end of the previous epoch) is kept")
+
+
 class _EpochLog(tf.keras.callbacks.Callback):
   """Appends one JSON line per epoch: wall time and metrics (for provenance)."""
 
@@ -255,7 +269,7 @@ def train(script, args):
 
   model.prepare_training(learning_rate_schedule(args))
   callbacks = [
-      tf.keras.callbacks.TerminateOnNaN(),
+      StopOnNaN(),
       tf.keras.callbacks.TensorBoard(
           log_dir=os.path.join(train_path, "logs"), update_freq="epoch"),
       # Kept after training ends (unlike TFC's), so that running `train`
@@ -270,8 +284,5 @@ def train(script, args):
       train_data, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
       validation_data=validation_data, callbacks=callbacks,
       verbose=1 if args.verbose else 2)
-  if model.stop_training:
-    raise UserError("training diverged (loss became NaN); no checkpoint "
-                    "was written")
   _export(script, config, model, model_path,
           _provenance(args, run, data_description))

@@ -37,15 +37,21 @@ def _random_bytes(rng, size):
   return bytes(rng.getrandbits(8) for _ in range(size))
 
 
+def _flipped(data, rng):
+  """`data` with 1 to 8 random bits flipped."""
+  data = bytearray(data)
+  for _ in range(rng.randint(1, 8) if data else 0):
+    position = rng.randrange(len(data) * 8)
+    data[position // 8] ^= 1 << position % 8
+  return bytes(data)
+
+
 def _raw(kind, data, rng):
   data = bytearray(data)
   if kind == "truncate":
     return bytes(data[:rng.randrange(len(data))])
   if kind == "flip_bits":
-    for _ in range(rng.randint(1, 8)):
-      position = rng.randrange(len(data) * 8)
-      data[position // 8] ^= 1 << position % 8
-    return bytes(data)
+    return _flipped(data, rng)
   if kind == "extend":
     return bytes(data) + _random_bytes(rng, rng.randint(1, 64))
   if kind == "shuffle":
@@ -62,11 +68,7 @@ def _mutated_string(kind, string, rng):
   if kind == "payload_truncate":
     return bytes(string[:rng.randrange(len(string) + 1)])
   if kind == "payload_flip":
-    for _ in range(rng.randint(1, 8)):
-      if string:
-        position = rng.randrange(len(string) * 8)
-        string[position // 8] ^= 1 << position % 8
-    return bytes(string)
+    return _flipped(string, rng)
   if kind == "payload_extend":
     return bytes(string) + _random_bytes(rng, rng.randint(1, 64))
   if kind == "payload_random":
