@@ -114,20 +114,26 @@ def fuzz_model(model, args):
   return total
 
 
+def _count(outcomes, name):
+  return f"{outcomes[name]:,}" if name in outcomes else "n/a"
+
+
 def markdown(result):
-  lines = ["# Decoder fuzzing", "", f"CPU: {result['cpu']}; command: "
-           f"`{result['command']}`.", "",
+  lines = ["# Decoder fuzzing", "", f"CPU: {result['cpu']}; each model's "
+           f"command is in fuzz.json. Rates are wall-clock, niced (19) on a "
+           f"2-core machine shared with training runs.", "",
            "| model | cases | cases/s | worst case (s) | decoded | refused | "
-           "hangs refused | violations |", "|---|---|---|---|---|---|---|---|"]
+           "hangs refused | violations | date |",
+           "|---|---|---|---|---|---|---|---|---|"]
   for run in result["models"]:
     outcome = collections.Counter()
     for counts in run["counts"].values():
       outcome.update(counts)
     lines.append(
         f"| {run['model']} | {run['cases']:,} | {run['cases_per_second']} | "
-        f"{run['worst_case_seconds']:.2f} | {outcome['decoded']:,} | "
-        f"{outcome['refused']:,} | {outcome['hang refused']} | "
-        f"{outcome['violation']} |")
+        f"{run['worst_case_seconds']:.2f} | {_count(outcome, 'decoded')} | "
+        f"{_count(outcome, 'refused')} | {outcome['hang refused']} | "
+        f"{outcome['violation']} | {run.get('date', '')} |")
   return "\n".join(lines) + "\n"
 
 
@@ -144,9 +150,20 @@ def main():
     return run_child(args)
   from tfcsuite import zoo
   names = args.models or sorted(zoo.MODEL_SCRIPTS)
-  result = dict(cpu=cpu_model(), command=" ".join(sys.argv),
-                models=[fuzz_model(name, args) for name in names])
-  benchmark_runs.write_results(args.out, result, markdown(result))
+  # Written after each model; rows of earlier runs for other models are
+  # kept (each row has its command and date).
+  result = dict(cpu=cpu_model(), models=[])
+  if os.path.exists(args.out + ".json"):
+    with open(args.out + ".json") as f:
+      result["models"] = json.load(f)["models"]
+  for name in names:
+    row = fuzz_model(name, args)
+    row.update(command=" ".join(sys.argv),
+               date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
+    result["models"] = sorted(
+        [r for r in result["models"] if r["model"] != name] + [row],
+        key=lambda r: r["model"])
+    benchmark_runs.write_results(args.out, result, markdown(result))
 
 
 if __name__ == "__main__":
