@@ -10,6 +10,10 @@ import importlib.util
 from conftest import BENCHMARKS
 from tfcsuite import zoo
 
+# The models/ scripts, as registered when the tests are collected (a test
+# may register a model of its own in this process only).
+MODELS = sorted(zoo.MODEL_SCRIPTS)
+
 
 def _benchmark():
   spec = importlib.util.spec_from_file_location(
@@ -21,7 +25,7 @@ def _benchmark():
 
 def test_same_bytes_and_pixels_in_a_fresh_1_thread_process(kodak_dir):
   benchmark = _benchmark()
-  models = sorted(zoo.MODEL_SCRIPTS)
+  models = MODELS
   args = argparse.Namespace(data_dir=str(kodak_dir), images=["kodim23.png"],
                             crop="48x80")
   child = benchmark.child_hashes(models, 1, args)
