@@ -20,30 +20,23 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 
 from tfcsuite import count
+from tfcsuite.harness import benchmark_runs
 from tfcsuite.harness.environment import cpu_model
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def measure_process(argv):
-  """Runs a process; returns (wall seconds, peak RSS MiB, exit status)."""
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-  start = time.perf_counter()
-  process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE)
-  _, status, usage = os.wait4(process.pid, 0)
-  wall = time.perf_counter() - start
-  process.returncode = os.waitstatus_to_exitcode(status)
-  if process.returncode:
-    sys.exit(f"error: {' '.join(argv)} failed: "
-             f"{process.stderr.read().decode()[-500:]}")
-  return wall, usage.ru_maxrss / 1024.
+  """Runs a process; returns (wall seconds, peak RSS MiB); exits if it fails."""
+  measured = benchmark_runs.run_measured(argv)
+  if measured.returncode:
+    sys.exit(f"error: {' '.join(argv)} failed: {measured.stderr[-500:]}")
+  return measured.wall_seconds, measured.peak_rss_mib
 
 
 def codec_times(model_name, image, repeats):

@@ -89,7 +89,8 @@ def synthesis_transform(num_filters, weights=None):
 class Balle2017(rate_distortion.RateDistortionModel, coding.CodingModel):
   """Transforms and factorized prior; trainable, or for coding with `weights`."""
 
-  layout = coding.Layout(strings=("latent",), integers=(("latent_shape", 2),))
+  layout = coding.Layout(strings=("latent",), integers=(("latent_shape", 2),),
+                         strides=(("latent_shape", 16),))
 
   def __init__(self, config, weights=None):
     super().__init__()

@@ -175,7 +175,8 @@ class Balle2018(rate_distortion.RateDistortionModel, coding.CodingModel):
   """Transforms, hyperprior and scale table; trainable, or for coding."""
 
   layout = coding.Layout(strings=("latent", "side"),
-                         integers=(("latent_shape", 2), ("side_shape", 2)))
+                         integers=(("latent_shape", 2), ("side_shape", 2)),
+                         strides=(("latent_shape", 16), ("side_shape", 64)))
 
   def __init__(self, config, weights=None):
     super().__init__()

@@ -397,10 +397,12 @@ class Jiang2017(trainable.TrainableModel, coding.CodingModel):
     """Inverse of `compress`: decode, upsample, restore, crop to `shape`."""
     if not 1 <= fields["quality"][0] <= 100:
       raise coding.ContainerError("JPEG quality outside 1..100")
+    # The size the JPEG header declares, checked before decoding it.
+    jpeg_shape = tf.image.extract_jpeg_shape(fields["jpeg"]).numpy()
+    if tuple(jpeg_shape[:2]) != ((shape[0] + 1) // 2, (shape[1] + 1) // 2):
+      raise coding.ContainerError("JPEG size does not match the image size")
     decoded = tf.io.decode_jpeg(fields["jpeg"], channels=self.channels,
                                 dct_method=DCT_METHOD)
-    if tuple(decoded.shape[:2]) != ((shape[0] + 1) // 2, (shape[1] + 1) // 2):
-      raise coding.ContainerError("JPEG size does not match the image size")
     compact = tf.cast(decoded, tf.float32)[None] / 255.
     x_hat = self.reccnn(upsample(compact, shape), training=False)
     image = coding.reconstructed_image(x_hat * 255., shape)

@@ -149,11 +149,12 @@ class Npeg(trainable.TrainableModel, coding.CodingModel):
   """Encoder, decoder and bit model; trainable, or for coding with `weights`."""
 
   metric_names = ("loss", "seed_loss", "mse", "bpp", "ones")
-  layout = coding.Layout(strings=("bits",), integers=(("code_shape", 2),))
-
   def __init__(self, config, weights=None):
     super().__init__()
     self.config = config
+    self.layout = coding.Layout(
+        strings=("bits",), integers=(("code_shape", 2),),
+        strides=(("code_shape", 2 ** config.downsampling),))
     self.encoder = encoder(config)
     self.decoder = decoder(config)
     self.bit_model = ChannelBernoulli(config.code_channels)
@@ -219,10 +220,7 @@ class Npeg(trainable.TrainableModel, coding.CodingModel):
                 code_shape=code.shape[:2])
 
   def decompress(self, fields, shape):
-    multiple = 2 ** self.config.downsampling
-    code_shape = tuple(fields["code_shape"])
-    if code_shape != (-(-shape[0] // multiple), -(-shape[1] // multiple)):
-      raise coding.ContainerError("code shape does not match the image size")
+    code_shape = tuple(fields["code_shape"])  # Checked by the shared layer.
     handle = tfc.create_range_decoder(fields["bits"], self.table)
     handle, channels = entropy.decode_planes(
         handle, self.table.shape[0] // 2,

@@ -108,3 +108,17 @@ def tiny_jiang17_gray_checkpoint(tmp_path_factory, train_dir):
                                 "--channels", "1", "--num_filters", "8",
                                 "--reccnn_depth", "3",
                                 "--train_qualities", "5", "10")
+
+
+@pytest.fixture(scope="session")
+def coding_models():
+  """Loaded shipped checkpoints, shared: `.get(script, path)` as decompress."""
+  from tfcsuite import coding_commands
+  return coding_commands.CodingModels()
+
+
+def default_coding_model(models, name):
+  """(checkpoint, coding model) of model `name`'s default checkpoint."""
+  from tfcsuite import zoo
+  script = zoo.load_script(name)
+  return models.get(script, script.default_checkpoint_path())

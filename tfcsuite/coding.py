@@ -33,19 +33,29 @@ traced call), and encoder and decoder execute the very same kernels.
 """
 
 import dataclasses
+import re
 
 import numpy as np
 import tensorflow as tf
 
-from tfcsuite import container as container_lib
+from tfcsuite import container as container_lib, guarded, limits
 from tfcsuite.container import ContainerError
 
 
 @dataclasses.dataclass(frozen=True)
 class Layout:
-  """Named contents of a compressed file, in the order they are stored."""
+  """Named contents of a compressed file, in the order they are stored.
+
+  `strides` are (name, stride) pairs of the integer fields that hold a
+  (height, width) derived from the image's: they must be the image's sides
+  divided by `stride`, rounded up. Decoding checks them against the header
+  before the model runs; any other field named "*_shape" must at least not
+  exceed the image's sides (or `UNDECLARED_SHAPE_SLACK`). Together with the pixel limit this bounds what a
+  crafted file can make a decoder allocate.
+  """
   strings: tuple = ()
   integers: tuple = ()  # (name, count) pairs.
+  strides: tuple = ()  # (name, stride) pairs.
 
 
 class CodingModel:
@@ -90,7 +100,15 @@ def reconstructed_image(x_hat, x_shape):
   the image's (H, W).
   """
   x_hat = x_hat[0, :x_shape[0], :x_shape[1], :]
-  return tf.saturate_cast(tf.round(x_hat), tf.uint8).numpy()
+  if not isinstance(x_hat, np.ndarray):
+    return tf.saturate_cast(tf.round(x_hat), tf.uint8).numpy()
+  # A tiled output (a large image): converted by bands of rows, so that the
+  # temporaries stay small; the same values as saturate_cast(round(x)).
+  image = np.empty(x_hat.shape, np.uint8)
+  for top in range(0, x_hat.shape[0], 256):
+    band = np.nan_to_num(np.round(x_hat[top:top + 256]))
+    image[top:top + 256] = np.clip(band, 0, 255)
+  return image
 
 
 def _string(value, name):
@@ -142,12 +160,64 @@ def fields_of(layout, container):
   return fields
 
 
-def decode(model, container):
-  """Decompresses a `Container` into a uint8 image."""
-  fields = fields_of(model.layout, container)
+# A "*_shape" field without a declared stride may exceed the image's sides
+# up to this (a model may pad small images), which still bounds it.
+UNDECLARED_SHAPE_SLACK = 256
+
+
+def check_shapes(layout, container, max_pixels=limits.MAX_PIXELS):
+  """Refuses a file whose declared sizes disagree or exceed `max_pixels`."""
+  height, width = container.height, container.width
+  if height < 1 or width < 1:
+    raise ContainerError(f"compressed file declares an empty {width}x{height} "
+                         f"image")
+  if height * width > max_pixels:
+    raise ContainerError(
+        f"compressed file declares a {width}x{height} image "
+        f"({height * width:,} pixels), more than the limit of "
+        f"{max_pixels:,} (--max_pixels)")
+  fields = fields_of(layout, container)
+  strides = dict(layout.strides)
+  for name, count in layout.integers:
+    label = name.replace("_", " ")
+    if name in strides:
+      expected = tuple(-(-side // strides[name]) for side in (height, width))
+      if fields[name] != expected:
+        raise ContainerError(f"compressed file is corrupted: {label} "
+                             f"{fields[name]} does not fit a {width}x{height} "
+                             f"image (expected {expected})")
+    elif name.endswith("_shape") and (
+        count != 2 or not all(0 < v <= max(side, UNDECLARED_SHAPE_SLACK)
+                              for v, side in zip(fields[name],
+                                                 (height, width)))):
+      raise ContainerError(f"compressed file is corrupted: {label} "
+                           f"{fields[name]} does not fit a {width}x{height} "
+                           f"image")
+  return fields
+
+
+def one_line(message):
+  """The first line of a TensorFlow error, without its internal names."""
+  lines = (message or "").strip().splitlines()
+  line = lines[0] if lines else ""
+  line = re.sub(r"\{\{[^}]*\}\}\s*", "", line)
+  line = re.sub(r"\s*\[Op:[^\]]*\]", "", line)
+  return line.strip() or "invalid data"
+
+
+def decode(model, container, max_pixels=limits.MAX_PIXELS):
+  """Decompresses a `Container` into a uint8 image.
+
+  Shapes are checked first (`check_shapes`); what libraries print on the C-level stderr meanwhile (libjpeg's warnings
+  on a damaged JPEG, TensorFlow's logs) is dropped: an error is our one
+  line.
+  """
+  fields = check_shapes(model.layout, container, max_pixels)
+  shape = (container.height, container.width)
   try:
-    image = model.decompress(fields, (container.height, container.width))
-  except tf.errors.InvalidArgumentError as error:
+    with guarded.quiet_stderr():
+      image = model.decompress(fields, shape)
+  except tf.errors.OpError as error:
     raise ContainerError("compressed payload is corrupted: " +
-                         error.message.splitlines()[0]) from None
+                         one_line(error.message)) from None
   return np.asarray(image)

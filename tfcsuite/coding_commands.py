@@ -13,14 +13,14 @@ import math
 import os
 import sys
 
-from tfcsuite import UserError, coding_jobs, config, image_io, zoo
+from tfcsuite import UserError, coding_jobs, config, image_io, limits, zoo
 
 
 class _Abort(UserError):
   """An error that concerns every file (e.g. an unusable --model_path)."""
 
 
-class _CodingModels:
+class CodingModels:
   """Loaded checkpoints and their coding models, by folder, made once."""
 
   def __init__(self):
@@ -58,6 +58,11 @@ def _run_jobs(jobs, code_one, prog):
   return failures
 
 
+def set_tile_size(args):
+  from tfcsuite import tiling
+  tiling.set_tile_size(args.tile_size)
+
+
 def compress_options(script, args):
   """The model's compress-time options given by the flags, as a dict."""
   if not script.compress_options:
@@ -77,7 +82,8 @@ def print_metrics(model, image, packed):
     if text:
       print(f"{label}: {text}")
   values = metrics.all_metrics(model.reference_image(image),
-                               coding.decode(model, parsed))
+                               coding.decode(model, parsed,
+                                             max_pixels=image[..., 0].size))
   print(f"Mean squared error: {values['mse']:0.4f}")
   print(f"PSNR (dB): {values['psnr']:0.2f}")
   if math.isnan(values["ms_ssim"]):
@@ -100,13 +106,14 @@ def compress_all(script, args, prog):
   """Compresses every input image with one checkpoint of `script`."""
   from tfcsuite import coding, container
   jobs = coding_jobs.plan("compress", args.inputs, args.output_dir)
+  set_tile_size(args)
   options = compress_options(script, args)
   path = args.model_path or script.default_checkpoint_path()
-  models = _CodingModels()
+  models = CodingModels()
 
   def compress_one(job):
     image_io.check_writable(job.target, args.overwrite)
-    image = image_io.read_image(job.source)
+    image = image_io.read_image(job.source, args.max_pixels)
     try:
       checkpoint, model = models.get(script, path)
     except UserError as error:
@@ -121,6 +128,29 @@ def compress_all(script, args, prog):
   return _run_jobs(jobs, compress_one, prog)
 
 
+def decoded_image(data, models, script=None, model_path=None,
+                  max_pixels=limits.MAX_PIXELS):
+  """The image a compressed file's bytes decode to, or a `UserError`.
+
+  `models` is a `CodingModels` cache; `script` and `model_path` as the
+  decompress flags (see `decompress_all`).
+  """
+  from tfcsuite import coding, container
+  parsed = container.unpack(data, script.name if script else None)
+  file_script = script or zoo.load_script(parsed.model)
+  path = model_path or zoo.checkpoint_folder_for_file(
+      parsed.model, parsed.checkpoint, parsed.weights_crc32)
+  if path is None:
+    raise UserError(f"the file was made with checkpoint "
+                    f"{parsed.checkpoint!r}, which is not in "
+                    f"checkpoints/{parsed.model}/; pass --model_path")
+  checkpoint, model = models.get(file_script, path)
+  if checkpoint.fingerprint != parsed.weights_crc32:
+    raise UserError(f"the file was compressed with other weights than "
+                    f"those in {path!r} (fingerprint mismatch)")
+  return coding.decode(model, parsed, max_pixels)
+
+
 def decompress_all(args, prog, script=None):
   """Decompresses every input file with the checkpoint it names.
 
@@ -131,27 +161,15 @@ def decompress_all(args, prog, script=None):
     script: the `ModelScript` whose files these must be; None accepts the
       files of every registered model.
   """
-  from tfcsuite import coding, container
   jobs = coding_jobs.plan("decompress", args.inputs, args.output_dir)
-  models = _CodingModels()
+  set_tile_size(args)
+  models = CodingModels()
 
   def decompress_one(job):
     image_io.check_writable(job.target, args.overwrite)
     image_io.check_decoded_output(job.target, args.lossy_output)
-    parsed = container.unpack(image_io.read_bytes(job.source),
-                              script.name if script else None)
-    file_script = script or zoo.load_script(parsed.model)
-    path = args.model_path or zoo.checkpoint_folder_for_file(
-        parsed.model, parsed.checkpoint, parsed.weights_crc32)
-    if path is None:
-      raise UserError(f"the file was made with checkpoint "
-                      f"{parsed.checkpoint!r}, which is not in "
-                      f"checkpoints/{parsed.model}/; pass --model_path")
-    checkpoint, model = models.get(file_script, path)
-    if checkpoint.fingerprint != parsed.weights_crc32:
-      raise UserError(f"the file was compressed with other weights than "
-                      f"those in {path!r} (fingerprint mismatch)")
-    image_io.write_image(job.target, coding.decode(model, parsed),
-                         args.overwrite)
+    image = decoded_image(image_io.read_bytes(job.source), models, script,
+                          args.model_path, args.max_pixels)
+    image_io.write_image(job.target, image, args.overwrite)
 
   return _run_jobs(jobs, decompress_one, prog)

@@ -15,7 +15,7 @@ decompress, a folder or a name ending in .tfci (decoded images never are).
 import dataclasses
 import os
 
-from tfcsuite import UserError
+from tfcsuite import UserError, limits
 
 CONTAINER_EXTENSION = ".tfci"
 DECODED_EXTENSION = ".png"
@@ -54,6 +54,7 @@ def add_arguments(parser, command):
         "--lossy_output", action="store_true",
         help="Allow a lossy output format (.jpg, .jpeg, .webp, .avif), which "
              "adds its own loss to the decoded image.")
+  limits.add_arguments(parser, command)
 
 
 def _is_input_name(command, name):

@@ -14,6 +14,8 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_compression as tfc
 
+from tfcsuite import guarded
+
 
 def factorized_coding_tables(prior, prefix):
   """The range-coding tables of a factorized prior, to store in a checkpoint.
@@ -37,13 +39,45 @@ def restore_prior(prior, weights, prefix):
     variable.assign(weights[f"{prefix}/prior/{i}"])
 
 
+class Guarded:
+  """A TFC coding entropy model whose `decompress` always ends.
+
+  TFC's range decoder decodes an escaped (out-of-table) value with an Elias
+  gamma code whose leading-zeros loop never ends when it reads the zeros
+  past the end of a truncated or crafted string at a particular decoder
+  state (found by fuzzing, issue 19): the op spins forever. It cannot be
+  stopped, so `decompress` runs under `guarded.with_deadline` with a budget
+  of the symbol count (`guarded.range_decoding_deadline`); a hung string
+  becomes a `ContainerError`. Costs one thread per call, not another decode.
+  Everything else is the wrapped model's.
+  """
+
+  def __init__(self, model):
+    self._model = model
+
+  def __getattr__(self, name):
+    return getattr(self._model, name)
+
+  def decompress(self, strings, shape_or_indexes, *args, **kwargs):
+    if isinstance(self._model, tfc.ContinuousBatchedEntropyModel):
+      symbols = (np.prod(shape_or_indexes) *
+                 np.prod(self._model.prior_shape, dtype=np.int64))
+    else:  # Indexed models: one symbol per index.
+      symbols = np.prod(np.shape(shape_or_indexes), dtype=np.int64)
+    return guarded.with_deadline(
+        lambda: self._model.decompress(strings, shape_or_indexes, *args,
+                                       **kwargs),
+        guarded.range_decoding_deadline(int(np.prod(np.shape(strings))) *
+                                        int(symbols)))
+
+
 def coding_entropy_model(weights, prefix, coding_rank):
   """A stateless entropy model that codes with the stored tables only."""
   offset = weights[f"{prefix}/quantization_offset"]
-  return tfc.ContinuousBatchedEntropyModel(
+  return Guarded(tfc.ContinuousBatchedEntropyModel(
       prior_shape=offset.shape, coding_rank=coding_rank, compression=True,
       stateless=True, cdf=weights[f"{prefix}/cdf"],
-      cdf_offset=weights[f"{prefix}/cdf_offset"], quantization_offset=offset)
+      cdf_offset=weights[f"{prefix}/cdf_offset"], quantization_offset=offset))
 
 
 class ScaleTable:
@@ -87,9 +121,9 @@ class ScaleTable:
 
   def coding_entropy_model(self, weights, prefix):
     """A model that range-codes with the stored tables only."""
-    return indexed_model_with_tables(
+    return Guarded(indexed_model_with_tables(
         weights[f"{prefix}/cdf"], weights[f"{prefix}/cdf_offset"],
-        **self._model_arguments())
+        **self._model_arguments()))
 
   def nearest_indexes(self, index):
     """Nearest integer table index (ties to even), clipped to the table.

@@ -23,7 +23,7 @@ import tempfile
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from tfcsuite import UserError
+from tfcsuite import UserError, limits
 
 # Formats that store 8-bit RGB and grayscale exactly with Pillow's defaults.
 LOSSLESS_FORMATS = ("PNG", "BMP", "TIFF", "PPM", "TGA", "JPEG2000")
@@ -66,15 +66,35 @@ def _input_errors(path):
     raise UserError(f"input file {path!r} is not readable") from None
 
 
+@contextlib.contextmanager
+def _pillow_size_check_off():
+  limit = Image.MAX_IMAGE_PIXELS
+  Image.MAX_IMAGE_PIXELS = None
+  try:
+    yield
+  finally:
+    Image.MAX_IMAGE_PIXELS = limit
+
+
 def read_bytes(path):
   with _input_errors(path), open(path, "rb") as f:
     return f.read()
 
 
-def read_image(path):
-  """Reads any Pillow-readable image as a uint8 array of shape (H, W, 3)."""
+def read_image(path, max_pixels=limits.MAX_PIXELS):
+  """Reads any Pillow-readable image as a uint8 array of shape (H, W, 3).
+
+  An image of more than `max_pixels` pixels is refused from its header,
+  before its pixels are decoded (Pillow's own bomb check is replaced by it).
+  """
   try:
-    with _input_errors(path), Image.open(path) as image:
+    with _input_errors(path), _pillow_size_check_off(), \
+        Image.open(path) as image:
+      width, height = image.size
+      if width * height > max_pixels:
+        raise UserError(f"{path!r} is {width}x{height} ({width * height:,} "
+                        f"pixels), more than the limit of {max_pixels:,} "
+                        f"(--max_pixels)")
       image.seek(0)
       image = ImageOps.exif_transpose(image)
       array = _to_rgb(image)

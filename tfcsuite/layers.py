@@ -19,6 +19,8 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_compression as tfc
 
+from tfcsuite import tiling
+
 # How trainable RDFT-parameterized kernels are turned into kernels:
 #   "basis": one matrix product with a precomputed inverse-RDFT basis (ours);
 #   "fft":   batched inverse FFTs, TFC's `RDFTParameter` as is.
@@ -97,6 +99,18 @@ class Transform(tf.keras.layers.Layer):
   def __init__(self, layers, name):
     super().__init__(name=name)
     self.layers = list(layers)
+    self.geometry = tiling.Geometry.of(self.layers)
+
+  def __call__(self, x, *args, **kwargs):
+    """As a Keras layer; a large eager input is evaluated in tiles.
+
+    A tiled result is a float32 numpy array (see `tfcsuite.tiling`).
+    """
+    if not args and not kwargs and tiling.should_tile(self.geometry, x.shape):
+      if not self.built:  # Creates the variables on a small input first.
+        super().__call__(x[:, :self.geometry.unit, :self.geometry.unit])
+      return tiling.apply_tiled(super().__call__, x, self.geometry)
+    return super().__call__(x, *args, **kwargs)
 
   def call(self, x):
     for layer in self.layers:

@@ -128,6 +128,20 @@ def add_training_flags(parser, script):
   distribution.add_flags(parser)
 
 
+class StopOnNaN(tf.keras.callbacks.Callback):
+  """Stops at the first non-finite loss with a one-line error naming the
+  step. It raises rather than asking Keras to stop, so that the epoch does
+  not end: no backup of the diverged weights replaces the last good one."""
+
+  def on_train_batch_end(self, batch, logs=None):
+    loss = (logs or {}).get("loss")
+    if loss is not None and not math.isfinite(float(loss)):
+      step = int(self.model.optimizer.iterations.numpy())
+      raise UserError(f"training diverged: the loss became {float(loss)} at "
+                      f"step {step:,}; no checkpoint was written, and the "
+                      f"last backup (end of the previous epoch) is kept")
+
+
 class _EpochLog(tf.keras.callbacks.Callback):
   """Appends one JSON line per epoch: wall time and metrics (for provenance)."""
 
@@ -261,7 +275,7 @@ def train(script, args):
                                             script.name).weights)
     model.prepare_training(learning_rate_schedule(args))
   callbacks = [
-      tf.keras.callbacks.TerminateOnNaN(),
+      StopOnNaN(),
       # Kept after training ends (unlike TFC's), so that running `train`
       # again with a larger --epochs continues, optimizer state included.
       # (Other workers of a multi-worker run back up to their own folders.)
@@ -287,9 +301,6 @@ def train(script, args):
       validation_steps=distribution.steps(strategy, validation_data,
                                           args.batchsize),
       callbacks=callbacks, verbose=1 if args.verbose else 2)
-  if model.stop_training:
-    raise UserError("training diverged (loss became NaN); no checkpoint "
-                    "was written")
   if chief:
     _export(script, config, model, model_path,
             _provenance(args, run, data_description))

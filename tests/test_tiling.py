@@ -1,0 +1,84 @@
+"""Tiled evaluation of the transforms (issue 19): large images in bounded
+memory, with the result of untiled coding.
+
+Every registered model is checked on a crop coded untiled and with tiles
+small enough to split it; a model whose transforms cannot be tiled simply
+codes untiled both times. The peak memory on a 24-megapixel image is
+measured by benchmarks/peak_memory.py, not here.
+"""
+
+import os
+
+import numpy as np
+import pytest
+
+from conftest import default_coding_model
+from tfcsuite import coding, container, metrics, tiling, zoo
+
+KODAK = os.environ.get("TFCS_KODAK_DIR", os.path.join(
+    os.path.dirname(__file__), "..", "..", "shared", "data", "kodak"))
+
+
+@pytest.fixture(scope="module")
+def crop():
+  from tfcsuite import image_io
+  # Sides that are not multiples of any model's stride.
+  return image_io.read_image(os.path.join(KODAK, "kodim23.png"))[:120, :170]
+
+
+@pytest.fixture
+def tile_size():
+  """Sets the tile size for one test, restoring the default after it."""
+  yield tiling.set_tile_size
+  tiling.set_tile_size(tiling.limits.DEFAULT_TILE_SIZE)
+
+
+def _round_trip(model, checkpoint, image):
+  packed = container.pack(coding.encode(model, checkpoint, image))
+  decoded = coding.decode(model, container.unpack(packed))
+  return len(packed), metrics.all_metrics(model.reference_image(image),
+                                          decoded)["psnr"]
+
+
+@pytest.mark.parametrize("name", sorted(zoo.MODEL_SCRIPTS))
+def test_tiled_coding_is_within_0_05_db_of_untiled(name, crop, coding_models,
+                                                   tile_size):
+  checkpoint, model = default_coding_model(coding_models, name)
+  tile_size(None)
+  size, psnr = _round_trip(model, checkpoint, crop)
+  tile_size(48)
+  tiled_size, tiled_psnr = _round_trip(model, checkpoint, crop)
+  assert abs(tiled_psnr - psnr) <= 0.05
+  assert abs(tiled_size - size) <= 0.01 * size
+
+
+def test_balle17_synthesis_is_tiled_and_matches_untiled(coding_models,
+                                                        tile_size, crop):
+  _, model = default_coding_model(coding_models, "balle17")
+  y = model.analysis_transform(crop[None].astype(np.float32))
+  untiled = np.asarray(model.synthesis_transform(y))
+  tile_size(48)  # 3x3 latents per tile: 3x4 tiles.
+  tiled = model.synthesis_transform(y)
+  assert isinstance(tiled, np.ndarray)  # The tiled path ran.
+  np.testing.assert_allclose(tiled, untiled, atol=0.01)
+
+
+def test_geometry_of_balle17_analysis():
+  """Stride 16, tiles aligned to it, a margin covering the receptive field
+  (9x9/4, 5x5/2, 5x5/2: radius 4 + 2*4 + 2*8 = 28 pixels)."""
+  script = zoo.load_script("balle17")
+  model = script.training_model(script.config())
+  geometry = model.analysis_transform.geometry
+  assert geometry.scale == tiling.fractions.Fraction(1, 16)
+  assert geometry.unit == 16
+  assert geometry.margin % 16 == 0 and geometry.margin >= 28
+
+
+def test_small_images_are_not_tiled():
+  """Kodak-size results stay bit-identical to untiled coding."""
+  script = zoo.load_script("balle17")
+  model = script.training_model(script.config())
+  assert not tiling.should_tile(model.synthesis_transform.geometry,
+                                (1, 512 // 16, 768 // 16, 128))
+  assert tiling.should_tile(model.synthesis_transform.geometry,
+                            (1, 4000 // 16, 6000 // 16, 128))
