@@ -68,3 +68,15 @@ def test_full_trains_every_balle17_rate_from_scratch_for_1m_steps(tmp_path):
                         ("--learning_rate", "0.0001")):
       assert argv.count(flag) == 1 and argv[argv.index(flag) + 1] == value
   assert not tmp_path.exists() or not any(tmp_path.iterdir())
+
+
+def test_checkpoints_from_an_unshipped_run_are_named_not_retrained(tmp_path):
+  # li18's rates were fine-tuned from a pretraining run that is not shipped.
+  result = subprocess.run(
+      [PYTHON, "-m", "tfcsuite.suite", "retrain", "--dry-run", "--models",
+       "li18", "--runs_dir", str(tmp_path)],
+      cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+  assert result.returncode == 1
+  lines = result.stdout.splitlines()
+  assert len(lines) == 4 and all(": not retrained: " in l for l in lines)
+  assert any("li18/r0.1: not retrained: starts from" in l for l in lines)

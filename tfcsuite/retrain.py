@@ -39,6 +39,7 @@ class Job:
   model_path: str   # Where it writes the retrained checkpoint.
   after: str = None  # The shipped folder whose retraining must come first.
   note: str = ""
+  blocked: str = ""  # Why it cannot be retrained from shipped records.
 
   def command(self):
     return shlex.join(self.argv)
@@ -124,11 +125,19 @@ def plan(runs_dir, full=False, checkpoints=zoo.CHECKPOINTS):
     if job.after:
       parent = produced_by.get(_normalized(job.after))
       if parent is None:
-        raise UserError(f"{job.shipped} was fine-tuned from {job.after}, "
-                        f"which no shipped checkpoint's run produced")
+        # E.g. a pretraining run that was not shipped: its command is in
+        # checkpoints/README.md, not in any shipped manifest.
+        job.blocked = (f"fine-tuned from {job.after}, which no shipped "
+                       f"checkpoint's run produced (see checkpoints/README.md)")
+        job.after = None
+        continue
       job.after = parent
       job.argv += ["--init_from", by_shipped[parent].model_path]
-  return _ordered(jobs, by_shipped)
+  ordered = _ordered(jobs, by_shipped)
+  for job in ordered:  # Dependencies come first.
+    if job.after and by_shipped[job.after].blocked:
+      job.blocked = f"starts from {job.after}, which cannot be retrained"
+  return ordered
 
 
 def _ordered(jobs, by_shipped):
@@ -152,7 +161,8 @@ def run(runs_dir, full=False, dry_run=False, only=None,
   """Retrains (or, with `dry_run`, lists) every shipped checkpoint.
 
   `only`: model names to retrain (their dependencies come along);
-  `checkpoints`: the folder of shipped checkpoints. Returns the exit status.
+  `checkpoints`: the folder of shipped checkpoints. Returns the exit status:
+  1 if a retraining failed or a checkpoint cannot be retrained.
   """
   jobs = plan(runs_dir, full, checkpoints)
   if only:
@@ -165,7 +175,13 @@ def run(runs_dir, full=False, dry_run=False, only=None,
       if job.shipped in needed and job.after:
         needed.add(job.after)
     jobs = [job for job in jobs if job.shipped in needed]
+  blocked = 0
   for job in jobs:
+    if job.blocked:
+      print(f"# {job.model}/{job.name}: not retrained: {job.blocked}",
+            file=out)
+      blocked += 1
+      continue
     argv = job.argv
     status = "done" if job.done() else f"{job.steps} steps"
     print(f"# {job.model}/{job.name}: {status}"
@@ -179,4 +195,4 @@ def run(runs_dir, full=False, dry_run=False, only=None,
             f"{result.returncode}); run the same command again to resume",
             file=out)
       return 1
-  return 0
+  return 1 if blocked else 0
