@@ -209,7 +209,9 @@ def checkpoint_folder_for_file(name, checkpoint_name, fingerprint):
       name, checkpoint_name) if _has_checkpoint(folder) and
               "retired" not in os.path.relpath(folder, CHECKPOINTS).split(
                   os.sep)]
-  for folder in in_place:
+  # Only a model with replaced checkpoints kept in place needs the weights
+  # read here (`checkpoint.load` reads them anyway).
+  for folder in in_place if len(in_place) > 1 else []:
     if checkpoint.fingerprint_of(folder) == fingerprint:
       return folder
   return current if os.path.isdir(current) else None
