@@ -27,6 +27,16 @@ def _folder(variable, default):
   return path
 
 
+@pytest.fixture(scope="session", autouse=True)
+def checkpoint_cache(tmp_path_factory):
+  """Archived checkpoints (tfcsuite/archive.py) that tests restore go to a
+  fresh cache, never ~/.cache: every session restores them again (from git
+  history), so a clone that cannot fails here, loudly."""
+  cache = tmp_path_factory.mktemp("checkpoint_cache")
+  os.environ["TFCS_CHECKPOINT_CACHE"] = str(cache)
+  return cache
+
+
 @pytest.fixture(scope="session")
 def kodak_dir():
   return _folder("TFCS_KODAK_DIR", SHARED / "data" / "kodak")
