@@ -53,6 +53,22 @@ def train_dir():
                  "train")
 
 
+def git(root, *args):
+  """Runs git in `root` (with a committer identity); its output."""
+  return subprocess.run(
+      ["git", "-C", str(root), "-c", "user.name=test", "-c",
+       "user.email=test@example.com", *args],
+      check=True, capture_output=True, text=True).stdout
+
+
+def commit_all(root, message="commit"):
+  """Commits everything under `root`, in a new git repository if needed."""
+  if not (root / ".git").exists():
+    git(root, "init", "-q")
+  git(root, "add", "-A")
+  git(root, "commit", "-qm", message)
+
+
 def in_memory_checkpoint(model, name="untrained", **settings):
   """A checkpoint of `model`'s freshly initialized networks (seeded)."""
   import dataclasses

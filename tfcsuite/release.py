@@ -91,9 +91,10 @@ def ship(model, release, sources, withdraw=(), float32=False):
   return folders
 
 
-def archive_replaced(model, before, out=sys.stdout):
+def archive_replaced(model, before, out=None):
   """Archives the folders of `before` (a `shipped_index`) that left the
   shipped set; if they cannot be, says how to once they are committed."""
+  out = out or sys.stdout
   after = shipped_index(model)
   root = os.path.join(zoo.CHECKPOINTS, model)
   left = sorted(os.path.join(root, folder) for name, folder in before.items()
@@ -106,9 +107,9 @@ def archive_replaced(model, before, out=sys.stdout):
       print(f"archived {entry['path']} ({entry['weights_crc32']})", file=out)
   except UserError as error:
     command = " ".join(["python -m tfcsuite.archive --model", model] + [
-        os.path.relpath(folder) for folder in left])
-    print(f"not archived ({error}); once committed, run: {command}",
-          file=out)
+        os.path.relpath(folder, zoo.REPO_ROOT) for folder in left])
+    print(f"not archived ({error}); once committed, run from the "
+          f"repository root: {command}", file=out)
 
 
 def _source(text):
