@@ -114,22 +114,24 @@ def test_an_altered_cached_copy_is_restored_again(repo):
     assert f.read() == originals["weights.npz"]
 
 
-def _mirror(tmp_path, entry, originals):
-  """A mirror folder of the entry's files, as <model>/<fingerprint>/<file>."""
+def _mirror_without_git(repo, tmp_path):
+  """Archives lambda0.04, exports a mirror of it and deletes the git
+  repository (as a pip install or a Docker image has none): (entry,
+  original files, mirror folder)."""
+  entry, originals = _archived(repo)
   mirror = tmp_path / "mirror"
-  files = mirror / "balle18" / entry["weights_crc32"]
-  files.mkdir(parents=True)
-  for name, data in originals.items():
-    (files / name).write_bytes(data)
-  return mirror
+  assert archive.main(["--export", str(mirror)]) == 0
+  assert sorted(os.listdir(mirror / "balle18" / entry["weights_crc32"])) == (
+      sorted(originals))
+  shutil.rmtree(repo / ".git")
+  shutil.rmtree(tmp_path / "cache")
+  return entry, originals, mirror
 
 
 @pytest.mark.parametrize("as_url", [False, True], ids=["directory", "file_url"])
 def test_without_git_history_a_mirror_restores_them(repo, tmp_path,
                                                     monkeypatch, as_url):
-  entry, originals = _archived(repo)
-  shutil.rmtree(repo / ".git")  # As a pip install: no repository.
-  mirror = _mirror(tmp_path, entry, originals)
+  entry, originals, mirror = _mirror_without_git(repo, tmp_path)
   monkeypatch.setenv(archive.MIRROR_VARIABLE,
                      mirror.as_uri() if as_url else str(mirror))
   folder = archive.restore("balle18", entry)
@@ -139,15 +141,14 @@ def test_without_git_history_a_mirror_restores_them(repo, tmp_path,
 
 def test_a_mirror_file_longer_than_recorded_is_refused(repo, tmp_path,
                                                       monkeypatch):
-  entry, originals = _archived(repo)
-  shutil.rmtree(repo / ".git")
-  mirror = _mirror(tmp_path, entry, originals)
+  entry, _, mirror = _mirror_without_git(repo, tmp_path)
   with open(mirror / "balle18" / entry["weights_crc32"] / "weights.npz",
             "ab") as f:
     f.write(b"more")
   monkeypatch.setenv(archive.MIRROR_VARIABLE, mirror.as_uri())
   with pytest.raises(UserError, match="more than the recorded"):
     archive.restore("balle18", entry)
+  assert not os.listdir(tmp_path / "cache" / "balle18")
 
 
 def test_a_shallow_clone_says_how_to_get_them(repo, tmp_path, monkeypatch):

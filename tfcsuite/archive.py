@@ -18,9 +18,12 @@ folder that is then renamed into place: the cache never holds a partial or
 altered checkpoint.
 
     python -m tfcsuite.archive --model balle18 checkpoints/balle18/lambda0.01 ...
+    python -m tfcsuite.archive --export DIR
 
-archives committed, unshipped folders: records them from HEAD's blobs and
-removes them from the working tree (commit archived.json and the deletions).
+The first archives committed, unshipped folders: records them from HEAD's
+blobs and removes them from the working tree (commit archived.json and the
+deletions). The second writes every archived checkpoint, verified, as a
+mirror folder, for machines without the git history (e.g. a Docker image).
 """
 
 import argparse
@@ -31,16 +34,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import urllib.request
 import zlib
 
-from tfcsuite import UserError, checkpoint as checkpoint_lib, zoo
+from tfcsuite import UserError, archive_sources, checkpoint as checkpoint_lib
+from tfcsuite import zoo
+from tfcsuite.archive_sources import MIRROR_VARIABLE, mismatch
 
 INDEX = "archived.json"
 CACHE_VARIABLE = "TFCS_CHECKPOINT_CACHE"
-MIRROR_VARIABLE = "TFCS_CHECKPOINT_MIRROR"
-_CHUNK = 1 << 20
-_TIMEOUT = 120  # Seconds, per file: git or a mirror.
 
 
 def _index_path(model):
@@ -77,94 +78,9 @@ def cache_root():
       os.path.expanduser("~"), ".cache", "tfcsuite", "checkpoints")
 
 
-def _digest(path):
-  sha = hashlib.sha256()
-  with open(path, "rb") as f:
-    for block in iter(lambda: f.read(_CHUNK), b""):
-      sha.update(block)
-  return os.path.getsize(path), sha.hexdigest()
-
-
-def _mismatch(folder, files):
-  """The first file of `folder` that differs from its record, or None."""
-  for name, record in files.items():
-    path = os.path.join(folder, name)
-    if not os.path.isfile(path) or _digest(path) != (record["size"],
-                                                     record["sha256"]):
-      return name
-  return None
-
-
 def _git(*args, **kwargs):
   return subprocess.run(["git", "-C", str(zoo.REPO_ROOT), *args],
-                        timeout=_TIMEOUT, check=False, **kwargs)
-
-
-def _from_git(record, target):
-  """Writes a blob to `target`; the reason it cannot, or None."""
-  try:
-    with open(target, "wb") as f:
-      result = _git("cat-file", "blob", record["git_blob"], stdout=f,
-                    stderr=subprocess.PIPE,
-                    env=dict(os.environ, GIT_TERMINAL_PROMPT="0"))
-  except (OSError, subprocess.TimeoutExpired) as error:
-    return f"git: {error}"
-  if result.returncode:
-    why = result.stderr.decode(errors="replace").strip().splitlines()
-    return (f"git cannot read blob {record['git_blob'][:12]} in "
-            f"{zoo.REPO_ROOT} ({why[0] if why else 'git failed'})")
-  return None
-
-
-def _copy_capped(source, target, size):
-  """Copies a file object to `target`; refuses more than `size` bytes."""
-  written = 0
-  with open(target, "wb") as out:
-    for block in iter(lambda: source.read(_CHUNK), b""):
-      written += len(block)
-      if written > size:
-        raise ValueError(f"more than the recorded {size} bytes")
-      out.write(block)
-
-
-def _from_mirror(model, entry, name, target):
-  """Copies one file from $TFCS_CHECKPOINT_MIRROR; the reason it cannot."""
-  base = os.environ.get(MIRROR_VARIABLE)
-  if not base:
-    return f"{MIRROR_VARIABLE} is unset"
-  relative = f"{model}/{entry['weights_crc32']}/{name}"
-  size = entry["files"][name]["size"]
-  try:
-    if "://" not in base:
-      with open(os.path.join(base, *relative.split("/")), "rb") as source:
-        _copy_capped(source, target, size)
-    elif base.startswith(("https://", "file://")):
-      url = f"{base.rstrip('/')}/{relative}"
-      with urllib.request.urlopen(url, timeout=_TIMEOUT) as source:
-        _copy_capped(source, target, size)
-    else:
-      return f"{MIRROR_VARIABLE}={base!r} is no directory, https:// or file:// URL"
-  except (OSError, ValueError) as error:
-    return f"mirror {base}: {relative}: {error}"
-  return None
-
-
-def _download(model, entry, staging):
-  """Fills `staging` with the entry's verified files; the reason it cannot."""
-  for name, record in sorted(entry["files"].items()):
-    target = os.path.join(staging, name)
-    reasons = []
-    for fetch in (lambda: _from_git(record, target),
-                  lambda: _from_mirror(model, entry, name, target)):
-      reason = fetch()
-      if reason is None and _mismatch(staging, {name: record}):
-        reason = f"{name} differs from its recorded SHA-256"
-      if reason is None:
-        break
-      reasons.append(reason)
-    else:
-      return "; ".join(reasons)
-  return None
+                        timeout=archive_sources.TIMEOUT, check=False, **kwargs)
 
 
 def restore(model, entry):
@@ -172,12 +88,12 @@ def restore(model, entry):
   is not there yet; a one-line `UserError` if no source has it."""
   parent = os.path.join(cache_root(), model, entry["weights_crc32"])
   folder = os.path.join(parent, entry["checkpoint"])
-  if os.path.isdir(folder) and not _mismatch(folder, entry["files"]):
+  if os.path.isdir(folder) and not mismatch(folder, entry["files"]):
     return folder
   os.makedirs(parent, exist_ok=True)
   staging = tempfile.mkdtemp(prefix=".restoring-", dir=parent)
   try:
-    reason = _download(model, entry, staging)
+    reason = archive_sources.download(model, entry, staging)
     if reason:
       shutil.rmtree(staging)
       if not os.listdir(parent):
@@ -192,7 +108,7 @@ def restore(model, entry):
     try:
       os.rename(staging, folder)
     except OSError:  # Another process restored it first.
-      if _mismatch(folder, entry["files"]):
+      if mismatch(folder, entry["files"]):
         raise
     return folder
   finally:
@@ -268,24 +184,44 @@ def archive_folders(model, folders):
   return new
 
 
+def export_mirror(target):
+  """Copies every archived checkpoint (restored, verified) to `target` as
+  <model>/<fingerprint>/<file>; the folders written."""
+  written = []
+  for model in sorted(zoo.MODEL_SCRIPTS):
+    for entry in entries(model):
+      folder = os.path.join(target, model, entry["weights_crc32"])
+      shutil.copytree(restore(model, entry), folder, dirs_exist_ok=True)
+      written.append(folder)
+  return written
+
+
+def _run(args):
+  if args.export:
+    return [f"exported {folder}" for folder in export_mirror(args.export)]
+  if args.model not in zoo.MODEL_SCRIPTS or not args.folders:
+    raise UserError("archiving needs --model (a registered model) and "
+                    "checkpoint folders")
+  return [f"archived {entry['path']} ({entry['weights_crc32']})"
+          for entry in archive_folders(args.model, args.folders)] + [
+              f"commit {os.path.relpath(_index_path(args.model), zoo.REPO_ROOT)}"
+              f" and the removed folders"]
+
+
 def main(argv=None):
   parser = argparse.ArgumentParser(
       prog="python -m tfcsuite.archive",
-      description="\n\n".join(__doc__.rsplit("\n\n", maxsplit=2)[1:]),
+      description=__doc__[__doc__.index("    python -m"):],
       formatter_class=argparse.RawDescriptionHelpFormatter)
-  parser.add_argument("--model", required=True, help="Registered model.")
-  parser.add_argument("folders", nargs="+", help="Checkpoint folders.")
-  args = parser.parse_args(argv)
+  parser.add_argument("--model", help="Registered model.")
+  parser.add_argument("folders", nargs="*", help="Checkpoint folders.")
+  parser.add_argument("--export", metavar="DIR",
+                      help="Write every archived checkpoint to a mirror DIR.")
   try:
-    if args.model not in zoo.MODEL_SCRIPTS:
-      raise UserError(f"unknown model {args.model!r}")
-    for entry in archive_folders(args.model, args.folders):
-      print(f"archived {entry['path']} ({entry['weights_crc32']})")
+    print("\n".join(_run(parser.parse_args(argv))))
   except UserError as error:
     print(f"error: {error}", file=sys.stderr)
     return 1
-  print(f"commit {os.path.relpath(_index_path(args.model), zoo.REPO_ROOT)} "
-        f"and the removed folders")
   return 0
 
 

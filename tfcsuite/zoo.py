@@ -128,8 +128,9 @@ def _shipped_index(name, root=None):
 
   `checkpoints/<model>/shipped.json` maps each shipped name to its folder
   relative to `checkpoints/<model>/`. New checkpoints are added as a release
-  (`releases/<date>/<name>/`) listed there, so a replaced checkpoint stays
-  where it is, unlisted, and nothing committed is ever moved or rewritten.
+  (`releases/<date>/<name>/`) listed there, so nothing committed is ever
+  moved or rewritten; a replaced checkpoint is unlisted (and archived by
+  `tfcsuite.release`, see `tfcsuite.archive`).
   Without the index, the shipped set is every `checkpoints/<model>/<name>/`.
   """
   root = root or CHECKPOINTS
@@ -171,7 +172,8 @@ def retired_checkpoint_folder(name, checkpoint_name, fingerprint):
   """Where an early replaced checkpoint was moved, so that files made with it
   stay decodable: checkpoints/<model>/retired/<crc32, 8 hex digits>/<name>
   (the folder's name is the checkpoint's name, which files record). Later
-  replacements stay in place (see `_shipped_index`)."""
+  replacements were kept in place (see `_shipped_index`); both kinds are
+  archived now (`tfcsuite.archive`)."""
   return os.path.join(CHECKPOINTS, name, "retired", f"{fingerprint:08x}",
                       checkpoint_name)
 
