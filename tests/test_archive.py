@@ -1,7 +1,8 @@
 """tfcsuite/archive.py: archived checkpoints leave the tree and come back.
 
-Each test builds a small git repository holding one checkpoint folder (a
-real weights.npz) and points `zoo` at it; no TensorFlow is needed.
+Most tests build a small git repository holding checkpoint folders (real
+weights.npz files) and point `zoo` at it; the last ones use this
+repository's archived checkpoints.
 """
 
 import hashlib
@@ -17,6 +18,7 @@ import pytest
 from conftest import PYTHON, REPO_ROOT, commit_all, git
 
 from tfcsuite import UserError, archive, checkpoint, zoo
+from tfcsuite.harness import curves, recorded_points
 
 GOLDEN = REPO_ROOT / "tests" / "golden"
 
@@ -190,3 +192,27 @@ def test_decompress_without_any_source_fails_in_one_line(tmp_path):
                        "TFCS_CHECKPOINT_MIRROR")
   assert not (tmp_path / "out.png").exists()
   assert not os.listdir(tmp_path / "cache" / "balle17")
+
+
+def _curve(setting):
+  """A balle17 curve of a results file with one point of `setting`."""
+  spec = curves.CurveSpec("balle17", "balle17", "", "model", None, [])
+  return curves.CurveResult(spec, [setting["checkpoint"]], [setting], {})
+
+
+def test_a_recorded_point_of_archived_weights_restores_only_them(
+    tmp_path, monkeypatch):
+  cache = tmp_path / "cache"
+  monkeypatch.setenv(archive.CACHE_VARIABLE, str(cache))
+  # balle17's retired lambda0.01 (archived), as a harness run records it.
+  [entry] = [e for e in archive.entries("balle17")
+             if e["weights_crc32"] == "455e216f"]
+  other = dict(checkpoint="lambda0.01", config=entry["config"],
+               model="balle17", weights_crc32="00000000")
+  assert recorded_points.point_for(_curve(other), 0, threads=1) is None
+  assert not cache.exists()  # Matching restored nothing.
+  point = recorded_points.point_for(
+      _curve(dict(other, weights_crc32="455e216f")), 0, threads=1)
+  assert point.checkpoint.fingerprint == 0x455e216f
+  assert point.checkpoint.path == str(cache / "balle17" / "455e216f" /
+                                      "lambda0.01")
