@@ -216,3 +216,11 @@ def test_a_recorded_point_of_archived_weights_restores_only_them(
   assert point.checkpoint.fingerprint == 0x455e216f
   assert point.checkpoint.path == str(cache / "balle17" / "455e216f" /
                                       "lambda0.01")
+
+
+def test_an_unwritable_cache_is_one_line(repo, tmp_path, monkeypatch):
+  entry, _ = _archived(repo)
+  (tmp_path / "file").write_text("")
+  monkeypatch.setenv(archive.CACHE_VARIABLE, str(tmp_path / "file"))
+  with pytest.raises(UserError, match="cannot write the checkpoint cache"):
+    archive.restore("balle18", entry)

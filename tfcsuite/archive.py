@@ -90,8 +90,12 @@ def restore(model, entry):
   folder = os.path.join(parent, entry["checkpoint"])
   if os.path.isdir(folder) and not mismatch(folder, entry["files"]):
     return folder
-  os.makedirs(parent, exist_ok=True)
-  staging = tempfile.mkdtemp(prefix=".restoring-", dir=parent)
+  try:
+    os.makedirs(parent, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=".restoring-", dir=parent)
+  except OSError as error:
+    raise UserError(f"cannot write the checkpoint cache {parent} "
+                    f"({error.strerror}): set {CACHE_VARIABLE}") from None
   try:
     reason = archive_sources.download(model, entry, staging)
     if reason:
