@@ -1,13 +1,14 @@
 """tfcsuite/archive.py: archived checkpoints leave the tree and come back.
 
 Most tests build a small git repository holding checkpoint folders (real
-weights.npz files) and point `zoo` at it; the last ones use this
-repository's archived checkpoints.
+weights.npz files) and point `zoo` at it; two use this repository's
+archived checkpoints.
 """
 
 import hashlib
 import json
 import os
+import pathlib
 import shutil
 import subprocess
 import zlib
@@ -43,10 +44,15 @@ def repo(tmp_path, monkeypatch):
   return root
 
 
+def _files(folder):
+  """{file name: bytes} of a folder."""
+  return {p.name: p.read_bytes() for p in pathlib.Path(folder).iterdir()}
+
+
 def _archived(repo):
   """Archives lambda0.04: (its entry, {file name: original bytes})."""
   folder = repo / "checkpoints" / "balle18" / "lambda0.04"
-  originals = {p.name: p.read_bytes() for p in folder.iterdir()}
+  originals = _files(folder)
   [entry] = archive.archive_folders("balle18", [str(folder)])
   return entry, originals
 
@@ -91,8 +97,7 @@ def test_a_file_of_archived_weights_restores_them_from_git(repo, tmp_path):
   # Named after the checkpoint: files record the name of what made them.
   assert folder == str(tmp_path / "cache" / "balle18" /
                        entry["weights_crc32"] / "lambda0.04")
-  assert {p: open(os.path.join(folder, p), "rb").read()
-          for p in os.listdir(folder)} == originals
+  assert _files(folder) == originals
   assert checkpoint.load(folder, "balle18").fingerprint == fingerprint
   assert zoo.has_replaced_versions("balle18", "lambda0.04")
 
@@ -137,8 +142,7 @@ def test_without_git_history_a_mirror_restores_them(repo, tmp_path,
   monkeypatch.setenv(archive.MIRROR_VARIABLE,
                      mirror.as_uri() if as_url else str(mirror))
   folder = archive.restore("balle18", entry)
-  assert {p: open(os.path.join(folder, p), "rb").read()
-          for p in os.listdir(folder)} == originals
+  assert _files(folder) == originals
 
 
 def test_a_mirror_file_longer_than_recorded_is_refused(repo, tmp_path,
