@@ -27,6 +27,16 @@ def _folder(variable, default):
   return path
 
 
+@pytest.fixture(scope="session", autouse=True)
+def checkpoint_cache(tmp_path_factory):
+  """Archived checkpoints (tfcsuite/archive.py) that tests restore go to a
+  fresh cache, never ~/.cache: every session restores them again (from git
+  history), so a clone that cannot fails here, loudly."""
+  cache = tmp_path_factory.mktemp("checkpoint_cache")
+  os.environ["TFCS_CHECKPOINT_CACHE"] = str(cache)
+  return cache
+
+
 @pytest.fixture(scope="session")
 def kodak_dir():
   return _folder("TFCS_KODAK_DIR", SHARED / "data" / "kodak")
@@ -41,6 +51,22 @@ def reference_dir():
 def train_dir():
   return _folder("TFCS_TRAIN_DIR", SHARED / "data" / "train" / "bsds500" /
                  "train")
+
+
+def git(root, *args):
+  """Runs git in `root` (with a committer identity); its output."""
+  return subprocess.run(
+      ["git", "-C", str(root), "-c", "user.name=test", "-c",
+       "user.email=test@example.com", *args],
+      check=True, capture_output=True, text=True).stdout
+
+
+def commit_all(root, message="commit"):
+  """Commits everything under `root`, in a new git repository if needed."""
+  if not (root / ".git").exists():
+    git(root, "init", "-q")
+  git(root, "add", "-A")
+  git(root, "commit", "-qm", message)
 
 
 def in_memory_checkpoint(model, name="untrained", **settings):

@@ -35,8 +35,10 @@ def _png(path):
 def _shipped(stem):
   """(index entry, coding model, checkpoint) of a golden file."""
   entry = FILES[stem]
-  # As `decompress` finds it: retrained checkpoints keep the old weights
-  # under checkpoints/<model>/retired/.
+  # As `decompress` finds it: the weights of withdrawn and retrained
+  # checkpoints are archived (checkpoints/<model>/archived.json) and restored
+  # from git history into the session's cache (conftest.py); a clone that
+  # cannot restore them fails here.
   ckpt = checkpoint.load(zoo.checkpoint_folder_for_file(
       entry["model"], entry["checkpoint"],
       int(entry["weights_crc32"], 16)), entry["model"])

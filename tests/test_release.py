@@ -1,14 +1,16 @@
 """tfcsuite/release.py: a release adds checkpoints without touching old ones."""
 
 import json
+import os
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from tfcsuite import UserError, checkpoint, coding, container, release, zoo
+from tfcsuite import (UserError, archive, checkpoint, coding, container,
+                      release, zoo)
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, commit_all
 
 CROP = REPO_ROOT / "tests" / "golden" / "astronaut_64x96.png"
 
@@ -90,3 +92,40 @@ def test_withdrawn_names_leave_the_shipped_set_but_not_the_disk(
       "lambda0.01"]
   assert (checkpoints_root / "balle18" / "releases" / "r1" /
           "lambda0.04" / "weights.npz").is_file()
+
+
+def test_withdrawn_checkpoints_are_archived_and_their_files_still_decode(
+    tmp_path, monkeypatch, tiny_balle18_checkpoint):
+  zoo.load_script("balle18")  # From this repository, before it is patched.
+  root = tmp_path / "repo"
+  monkeypatch.setattr(zoo, "REPO_ROOT", root)
+  monkeypatch.setattr(zoo, "CHECKPOINTS", root / "checkpoints")
+  [_, withdrawn] = release.ship("balle18", "r1", {
+      "lambda0.01": str(tiny_balle18_checkpoint),
+      "lambda0.04": str(tiny_balle18_checkpoint)})
+  commit_all(root)
+  data, image = _code(withdrawn)
+  assert release.main(["--model", "balle18", "--release", "r2",
+                       "--withdraw", "lambda0.04"]) == 0
+  assert not (root / "checkpoints" / "balle18" / "releases" / "r1" /
+              "lambda0.04").exists()
+  [entry] = archive.entries("balle18")
+  assert entry["path"] == "checkpoints/balle18/releases/r1/lambda0.04"
+  # The file made with the withdrawn checkpoint: restored from git history.
+  parsed = container.unpack(data, "balle18")
+  folder = zoo.checkpoint_folder_for_file("balle18", parsed.checkpoint,
+                                          parsed.weights_crc32)
+  assert folder.startswith(os.environ[archive.CACHE_VARIABLE])
+  _, again = _code(folder)
+  np.testing.assert_array_equal(again, image)
+
+
+def test_uncommitted_withdrawn_checkpoints_stay_with_the_command_to_archive(
+    checkpoints_root, tiny_balle18_checkpoint, capsys):
+  release.ship("balle18", "r1", {"lambda0.04": str(tiny_balle18_checkpoint)})
+  assert release.main(["--model", "balle18", "--release", "r2",
+                       "--withdraw", "lambda0.04"]) == 0
+  assert (checkpoints_root / "balle18" / "releases" / "r1" /
+          "lambda0.04").is_dir()
+  assert ("once committed, run from the repository root: python -m "
+          "tfcsuite.archive --model balle18 " in capsys.readouterr().out)

@@ -162,8 +162,8 @@ def test_other_weights_or_configuration_give_no_number(tmp_path, lambda001):
 def test_a_retrained_checkpoint_takes_no_number_without_fingerprint(
     tmp_path, lambda001):
   script, ckpt = lambda001
-  # lambda0.01 was retrained: its earlier weights are in retired/.
-  assert zoo.retired_versions("balle17", "lambda0.01")
+  # lambda0.01 was retrained: its earlier weights are archived.
+  assert zoo.has_replaced_versions("balle17", "lambda0.01")
   path = _harness_run(tmp_path / "run.json", "2026-01-01 00:00 UTC", [
       dict(checkpoint="lambda0.01", config=ckpt.config)])
   [point] = shipped_results.kodak_means(script, ckpt, [path])
@@ -181,9 +181,10 @@ def test_info_reads_the_header_only():
   assert result.stdout.splitlines()[1:] == [
       "Model: balle17",
       "Checkpoint: lambda0.01",
-      # Made with weights since retrained: their retired copy decodes it.
-      "Weights CRC32: 455e216f (matches the shipped checkpoint "
-      "checkpoints/balle17/retired/455e216f/lambda0.01)",
+      # Made with weights since retrained and archived: named, not restored.
+      "Weights CRC32: 455e216f (matches the archived checkpoint "
+      "checkpoints/balle17/retired/455e216f/lambda0.01; decompress restores "
+      "it from git history or $TFCS_CHECKPOINT_MIRROR)",
       "Image size: 96x64 pixels (width x height)",
       f"File bytes: {len(data)}",
       f"Bits per pixel (whole file): {len(data) * 8 / (96 * 64):.4f}",

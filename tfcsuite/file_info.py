@@ -3,20 +3,25 @@
 Nothing is decoded and no model is built: the container (`tfcsuite.container`)
 names its model and checkpoint and carries the weights' CRC32, which is
 compared with the shipped checkpoint of that name (or the retired copy of it
-that has the file's weights, `tfcsuite.zoo.checkpoint_folder_for_file`).
+that has the file's weights, `tfcsuite.zoo.locate_file_checkpoint`); an
+archived checkpoint is named, not restored.
 """
 
 import os
 
-from tfcsuite import checkpoint, container, image_io, metrics, zoo
+from tfcsuite import archive, checkpoint, container, image_io, metrics, zoo
 
 
 def _weights_line(parsed):
   crc = f"{parsed.weights_crc32:08x}"
   if parsed.model not in zoo.MODEL_SCRIPTS:
     return f"{crc} (model {parsed.model!r} is not registered here)"
-  folder = zoo.checkpoint_folder_for_file(parsed.model, parsed.checkpoint,
-                                          parsed.weights_crc32)
+  folder, archived = zoo.locate_file_checkpoint(
+      parsed.model, parsed.checkpoint, parsed.weights_crc32)
+  if archived:
+    return (f"{crc} (matches the archived checkpoint {archived['path']}; "
+            f"decompress restores it from git history or "
+            f"${archive.MIRROR_VARIABLE})")
   if folder is None:
     return (f"{crc} (no shipped checkpoint {parsed.checkpoint!r}; decompress "
             f"needs --model_path)")

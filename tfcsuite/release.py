@@ -6,9 +6,12 @@
 copies each run's exported checkpoint to
 `checkpoints/<model>/releases/<release>/<name>/` and lists it in
 `checkpoints/<model>/shipped.json` (see `tfcsuite.zoo`). The checkpoints a
-release replaces stay where they are, so every file made with them still
-decodes, and git stores nothing twice. `--withdraw` removes a name from the
-shipped set (its folder stays, for its files).
+release replaces, and those `--withdraw` removes from the shipped set, are
+then archived (`tfcsuite.archive`: out of the working tree, restored from
+git history when a file made with them is decoded), so git stores nothing
+twice and the tree keeps only the shipped set; if they cannot be archived
+yet (uncommitted), they stay in place and the command to archive them once
+committed is printed.
 
 Convolution kernels (4-D float32 arrays, nearly all of a checkpoint's bytes)
 are stored as float16 unless `--float32`: it halves what every release adds
@@ -25,7 +28,7 @@ import sys
 
 import numpy as np
 
-from tfcsuite import UserError, checkpoint, zoo
+from tfcsuite import UserError, archive, checkpoint, zoo
 
 
 def half_precision_kernels(weights):
@@ -45,15 +48,21 @@ def _legacy_index(model):
           for folder in zoo.shipped_checkpoints(model)}
 
 
+def shipped_index(model):
+  """{name: folder relative to checkpoints/<model>/} of the shipped set."""
+  index_path = os.path.join(zoo.CHECKPOINTS, model, zoo.SHIPPED_INDEX)
+  if not os.path.isfile(index_path):
+    return _legacy_index(model)
+  with open(index_path) as f:
+    return json.load(f)
+
+
 def ship(model, release, sources, withdraw=(), float32=False):
   """Copies `sources` ({name: run checkpoint folder}) into a release of
   `model` and rewrites its shipped.json; returns the new folders."""
   root = os.path.join(zoo.CHECKPOINTS, model)
   index_path = os.path.join(root, zoo.SHIPPED_INDEX)
-  index = _legacy_index(model)
-  if os.path.isfile(index_path):
-    with open(index_path) as f:
-      index = json.load(f)
+  index = shipped_index(model)
   for name in withdraw:
     if name not in index:
       raise UserError(f"--withdraw {name}: {model} ships no checkpoint "
@@ -82,6 +91,27 @@ def ship(model, release, sources, withdraw=(), float32=False):
   return folders
 
 
+def archive_replaced(model, before, out=None):
+  """Archives the folders of `before` (a `shipped_index`) that left the
+  shipped set; if they cannot be, says how to once they are committed."""
+  out = out or sys.stdout
+  after = shipped_index(model)
+  root = os.path.join(zoo.CHECKPOINTS, model)
+  left = sorted(os.path.join(root, folder) for name, folder in before.items()
+                if after.get(name) != folder and
+                os.path.isdir(os.path.join(root, folder)))
+  if not left:
+    return
+  try:
+    for entry in archive.archive_folders(model, left):
+      print(f"archived {entry['path']} ({entry['weights_crc32']})", file=out)
+  except UserError as error:
+    command = " ".join(["python -m tfcsuite.archive --model", model] + [
+        os.path.relpath(folder, zoo.REPO_ROOT) for folder in left])
+    print(f"not archived ({error}); once committed, run from the "
+          f"repository root: {command}", file=out)
+
+
 def _source(text):
   name, separator, path = text.partition("=")
   if not separator or not name or not path:
@@ -101,15 +131,18 @@ def main(argv=None):
                       metavar="NAME=PATH",
                       help="Shipped name and exported run checkpoint folder.")
   parser.add_argument("--withdraw", nargs="*", default=[], metavar="NAME",
-                      help="Shipped names to remove from the shipped set.")
+                      help="Shipped names to remove from the shipped set "
+                      "(and archive).")
   parser.add_argument("--float32", action="store_true",
                       help="Keep convolution kernels in float32.")
   args = parser.parse_args(argv)
   try:
     zoo.load_script(args.model)
+    before = shipped_index(args.model)
     for folder in ship(args.model, args.release, dict(args.checkpoints),
                        args.withdraw, args.float32):
       print(f"{folder}: {checkpoint.fingerprint_of(folder):08x}")
+    archive_replaced(args.model, before)
   except UserError as error:
     print(f"error: {error}", file=sys.stderr)
     return 1

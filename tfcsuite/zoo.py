@@ -128,8 +128,9 @@ def _shipped_index(name, root=None):
 
   `checkpoints/<model>/shipped.json` maps each shipped name to its folder
   relative to `checkpoints/<model>/`. New checkpoints are added as a release
-  (`releases/<date>/<name>/`) listed there, so a replaced checkpoint stays
-  where it is, unlisted, and nothing committed is ever moved or rewritten.
+  (`releases/<date>/<name>/`) listed there, so nothing committed is ever
+  moved or rewritten; a replaced checkpoint is unlisted (and archived by
+  `tfcsuite.release`, see `tfcsuite.archive`).
   Without the index, the shipped set is every `checkpoints/<model>/<name>/`.
   """
   root = root or CHECKPOINTS
@@ -171,7 +172,8 @@ def retired_checkpoint_folder(name, checkpoint_name, fingerprint):
   """Where an early replaced checkpoint was moved, so that files made with it
   stay decodable: checkpoints/<model>/retired/<crc32, 8 hex digits>/<name>
   (the folder's name is the checkpoint's name, which files record). Later
-  replacements stay in place (see `_shipped_index`)."""
+  replacements were kept in place (see `_shipped_index`); both kinds are
+  archived now (`tfcsuite.archive`)."""
   return os.path.join(CHECKPOINTS, name, "retired", f"{fingerprint:08x}",
                       checkpoint_name)
 
@@ -187,31 +189,55 @@ def _versions(name, checkpoint_name):
 
 
 def retired_versions(name, checkpoint_name):
-  """Folders of the earlier weights of a shipped checkpoint, if retrained."""
+  """Folders of the earlier weights of a shipped checkpoint, if retrained
+  (those still in the tree; see `has_replaced_versions`)."""
   shipped = os.path.normpath(shipped_folder(name, checkpoint_name))
   return [folder for folder in _versions(name, checkpoint_name)
           if os.path.normpath(folder) != shipped]
 
 
-def checkpoint_folder_for_file(name, checkpoint_name, fingerprint):
-  """The shipped checkpoint a compressed file was made with.
+def has_replaced_versions(name, checkpoint_name):
+  """Whether earlier weights of that name exist, in the tree or archived
+  (`tfcsuite.archive`)."""
+  from tfcsuite import archive
+  return bool(retired_versions(name, checkpoint_name) or any(
+      entry["checkpoint"] == checkpoint_name
+      for entry in archive.entries(name)))
 
-  The shipped checkpoint of that name or, if it was retrained since, the
-  earlier version with the file's weights fingerprint; None if neither
-  exists (the fingerprint itself is checked when the checkpoint is loaded).
-  """
-  from tfcsuite import checkpoint
+
+def locate_file_checkpoint(name, checkpoint_name, fingerprint):
+  """(folder in the tree, archived entry) of the checkpoint a compressed
+  file was made with, nothing restored: the retired or in-place version
+  with the file's fingerprint, else its archived entry (`tfcsuite.archive`),
+  else the shipped checkpoint of that name; (None, None) if none exists (the
+  fingerprint itself is checked when the checkpoint is loaded)."""
+  from tfcsuite import archive, checkpoint
   retired = retired_checkpoint_folder(name, checkpoint_name, fingerprint)
   if os.path.isdir(retired):
-    return retired
+    return retired, None
   current = shipped_folder(name, checkpoint_name)
   in_place = [folder for folder in [current] + retired_versions(
       name, checkpoint_name) if _has_checkpoint(folder) and
               "retired" not in os.path.relpath(folder, CHECKPOINTS).split(
                   os.sep)]
-  # Only a model with replaced checkpoints kept in place needs the weights
+  archived = archive.find(name, checkpoint_name, fingerprint)
+  # Only replaced checkpoints (kept in place or archived) need the weights
   # read here (`checkpoint.load` reads them anyway).
-  for folder in in_place if len(in_place) > 1 else []:
+  for folder in in_place if len(in_place) > 1 or archived else []:
     if checkpoint.fingerprint_of(folder) == fingerprint:
-      return folder
-  return current if os.path.isdir(current) else None
+      return folder, None
+  if archived:
+    return None, archived
+  return (current if os.path.isdir(current) else None), None
+
+
+def checkpoint_folder_for_file(name, checkpoint_name, fingerprint):
+  """The checkpoint folder a compressed file was made with (see
+  `locate_file_checkpoint`), an archived one restored into the cache; None
+  if none exists. A `UserError` if an archived one cannot be restored."""
+  folder, archived = locate_file_checkpoint(name, checkpoint_name,
+                                            fingerprint)
+  if archived:
+    from tfcsuite import archive
+    return archive.restore(name, archived)
+  return folder

@@ -76,7 +76,8 @@ def match_verdict(setting, curve_name, script, checkpoint, labels, options):
   not, else whether its weights fingerprint was checked."""
   fingerprint = f"{checkpoint.fingerprint:08x}"
   recorded = setting.get("weights_crc32")
-  if recorded is None and zoo.retired_versions(script.name, checkpoint.name):
+  if recorded is None and zoo.has_replaced_versions(script.name,
+                                                   checkpoint.name):
     return None  # Retrained since: a result without a fingerprint may be
     # of the earlier weights.
   if (setting.get("model", curve_name) != script.name or
