@@ -35,8 +35,9 @@ which changes what the encoder and decoder learn:
     convolutions have stride 2 and the first N decoder convolutions are
     transposed convolutions with stride 2, so the code has 1/4^N as many
     positions; with `--code_channels` that is how the model compresses.
-    The shipped `extended` checkpoint is N = 3 with 64 channels: 1 raw bit
-    per pixel before entropy coding. Images are edge-padded to a multiple of
+    The shipped `extended` checkpoint (the default) is N = 3 with 64
+    channels: 1 raw bit per pixel before entropy coding. The shipped
+    `faithful` checkpoint is the seed's configuration (N = 0, 128 channels). Images are edge-padded to a multiple of
     2^N and the reconstruction is cropped.
 
 Deviations from the seed:
