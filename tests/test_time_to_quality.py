@@ -1,21 +1,16 @@
 """benchmarks/time_to_quality.py: the CPU clock, the step plan and the
 results table (issue 20). No training: the recipes themselves take hours."""
 
-import importlib.util
 import json
 import sys
 
 import pytest
 
-from conftest import BENCHMARKS
+from conftest import benchmark_script
 
 
 def _benchmark():
-  spec = importlib.util.spec_from_file_location(
-      "time_to_quality_benchmark", BENCHMARKS / "time_to_quality.py")
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
+  return benchmark_script("time_to_quality")
 
 
 BUSY_THEN_SLEEP = ("import time\n"
