@@ -89,6 +89,8 @@ def _parse_args():
                       help="Folder of recipes.json and recipes.md.")
   parser.add_argument("--runs", default=RUNS,
                       help="Folder of the training runs and their logs.")
+  parser.add_argument("--rewrite", action="store_true",
+                      help="Only rewrite recipes.md from recipes.json.")
   return parser.parse_args()
 
 
@@ -203,6 +205,7 @@ def _kodak(args, checkpoint_path, out):
 def run_recipe(args, name, description, flags):
   folder = os.path.join(args.runs, name)
   os.makedirs(folder, exist_ok=True)
+  git = environment.git_state()  # The code that runs.
   calibration = calibrate(args, name, flags)
   epochs, steps_per_epoch = plan(args.budget, calibration)
   train_path = os.path.join(folder, "run")
@@ -227,7 +230,7 @@ def run_recipe(args, name, description, flags):
                  L=round(bpp + LAMBDA * mse, 4)),
       cpu=environment.cpu_model(),
       date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-      git=environment.git_state(),
+      git=git,
   )
 
 
@@ -253,6 +256,11 @@ def _verdict(records, budget):
           f"{target}.")
 
 
+def _run_cpu_per_step(record):
+  return ((record["cpu_seconds"] - record["calibration"]["fixed_cpu"]) /
+          record["steps"])
+
+
 def write(out, records, budget):
   order = [r[0] for r in RECIPES]
   records = sorted(records, key=lambda r: order.index(r["recipe"]))
@@ -273,8 +281,8 @@ def write(out, records, budget):
       f"CPU s: the training process's user + system time; wall s: its "
       f"elapsed time on a machine shared with other jobs.",
       "",
-      "| Recipe | Flags | Steps | CPU s | Wall s | CPU s/step (calib.) "
-      "| Kodak bpp | PSNR dB | MSE | L | CPU | Date | Commit |",
+      "| Recipe | Flags | Steps | CPU s | Wall s | CPU s/step: calibration, "
+      "run | Kodak bpp | PSNR dB | MSE | L | CPU | Date | Commit |",
       "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|---|---|",
   ]
   for r in records:
@@ -283,11 +291,24 @@ def write(out, records, budget):
     lines.append(
         f"| {r['recipe']} | `{' '.join(r['flags']) or '(defaults)'}` "
         f"| {r['steps']:,} | {r['cpu_seconds']:.0f} | {r['wall_seconds']:.0f} "
-        f"| {r['calibration']['cpu_per_step']:.3f} | {k['bpp']:.4f} "
+        f"| {r['calibration']['cpu_per_step']:.3f}, {_run_cpu_per_step(r):.3f} "
+        f"| {k['bpp']:.4f} "
         f"| {k['psnr']:.2f} | {k['mse']:.2f} | **{k['L']:.3f}** | {r['cpu']} "
         f"| {r['date']} | {commit} |")
   if records:
     lines += ["", _verdict(records, budget)]
+  over = [r for r in records if r["cpu_seconds"] > budget]
+  if over:
+    lines += ["", f"Over the budget: {', '.join(r['recipe'] for r in over)} "
+              f"(CPU s column). A run's steps are planned from its "
+              f"calibration's CPU s/step; when the run's own s/step is higher "
+              f"(the run column: CPU s less the calibrated fixed cost, per "
+              f"step), e.g. under heavier contention on a shared machine, it "
+              f"ends late."]
+  measured = {r["recipe"] for r in records}
+  missing = [name for name, _, _ in RECIPES if name not in measured]
+  if missing:
+    lines += ["", f"Not measured: {', '.join(missing)}."]
   lines += ["", "Command: `python benchmarks/time_to_quality.py` (see "
             "benchmarks/README.md); each run's command is "
             "`models/balle17.py train --lambda 0.01 --train_glob "
@@ -300,6 +321,9 @@ def write(out, records, budget):
 
 def main():
   args = _parse_args()
+  if args.rewrite:
+    write(args.out, _read(args.out), args.budget)
+    return 0
   done = {r["recipe"] for r in _read(args.out)}
   todo = [r for r in RECIPES if (args.recipes is None or r[0] in args.recipes)
           and r[0] not in done]
@@ -310,7 +334,7 @@ def main():
   def one(recipe):
     try:
       record = run_recipe(args, *recipe)
-    except RuntimeError as error:  # The others go on.
+    except (RuntimeError, OSError) as error:  # The others go on.
       print(f"{recipe[0]}: {error}", file=sys.stderr, flush=True)
       return
     with lock:  # Re-read: another worker may have written meanwhile.

@@ -44,7 +44,7 @@ def test_plan_fills_the_budget_in_epochs_of_about_100_steps():
 def _record(name, loss, cpu_seconds):
   return dict(recipe=name, description=name, flags=["--patchsize", "128"],
               steps=3000, cpu_seconds=cpu_seconds, wall_seconds=2000.,
-              calibration=dict(cpu_per_step=0.25),
+              calibration=dict(cpu_per_step=0.25, fixed_cpu=30.),
               kodak=dict(bpp=0.7, psnr=29., mse=90., L=loss),
               cpu="Test CPU", date="2026-12-05 13:00 UTC",
               git=dict(sha="0123456789abcdef", dirty=False))
@@ -61,6 +61,9 @@ def test_table_names_the_winner_and_whether_the_target_is_met(tmp_path):
                                                       "8x128_wu200"]
   table = (tmp_path / "recipes.md").read_text()
   assert "| **1.600** | Test CPU |" in table
+  assert "| 0.250, 0.287 |" in table  # (890 - 30) / 3,000 s per step.
+  assert "Over the budget" not in table
+  assert "Not measured: 8x64_wu200, 8x128_wu200_ema," in table
   assert ("8x128_wu200 (8x128_wu200) reaches the lowest L, 1.600 in 890 CPU "
           "s; the target L <= 1.55 within 900 CPU s is not met") in table
   assert benchmark._read(str(tmp_path)) == stored["recipes"]  # Resumes.
