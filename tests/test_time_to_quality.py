@@ -52,9 +52,10 @@ def _record(name, loss, cpu_seconds):
 
 def test_table_names_the_winner_and_whether_the_target_is_met(tmp_path):
   benchmark = _benchmark()
-  benchmark.write(str(tmp_path), [_record("8x128_wu200", 1.60, 890.),
-                                  _record("defaults_8x256", 1.70, 880.)],
-                  900.)
+  benchmark.table.write(str(tmp_path),
+                        [_record("8x128_wu200", 1.60, 890.),
+                         _record("defaults_8x256", 1.70, 880.)],
+                        900., benchmark.RECIPES, 1.55, 0.01)
   stored = json.loads((tmp_path / "recipes.json").read_text())
   # In priority order, whatever order they finished in.
   assert [r["recipe"] for r in stored["recipes"]] == ["defaults_8x256",
@@ -66,4 +67,4 @@ def test_table_names_the_winner_and_whether_the_target_is_met(tmp_path):
   assert "Not measured: 8x64_wu200, 8x128_wu200_ema," in table
   assert ("8x128_wu200 (8x128_wu200) reaches the lowest L, 1.600 in 890 CPU "
           "s; the target L <= 1.55 within 900 CPU s is not met") in table
-  assert benchmark._read(str(tmp_path)) == stored["recipes"]  # Resumes.
+  assert benchmark.table.read(str(tmp_path)) == stored["recipes"]  # Resumes.
