@@ -255,7 +255,7 @@ class Jiang2017(trainable.TrainableModel, coding.CodingModel):
     """Adam for the RecCNN; a second Adam, scaled, for the ComCNN."""
     optimizers = super().create_optimizers(learning_rate)
     if self.trains_comcnn:
-      optimizers["comcnn_optimizer"] = tf.keras.optimizers.Adam(
+      optimizers["comcnn_optimizer"] = self.adam(
           trainable.ScaledLearningRate(learning_rate, self.comcnn_lr_scale))
     return optimizers
 

@@ -313,7 +313,7 @@ class VaeGan(trainable.TrainableModel, coding.CodingModel):
 
   def create_optimizers(self, learning_rate):
     def adam():  # The seed's betas.
-      return tf.keras.optimizers.Adam(learning_rate, beta_1=.5, beta_2=.999)
+      return self.adam(learning_rate, beta_1=.5, beta_2=.999)
     return dict(optimizer=adam(), discriminator_optimizer=adam())
 
   def export_weights(self):

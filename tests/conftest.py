@@ -5,6 +5,7 @@ TFCS_KODAK_DIR, TFCS_REFERENCE_DIR and TFCS_TRAIN_DIR); tests that need a
 missing folder are skipped, never pointed at a copy inside the project.
 """
 
+import importlib.util
 import os
 import pathlib
 import subprocess
@@ -16,6 +17,15 @@ REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 SHARED = REPO_ROOT.parent / "shared"
 BENCHMARKS = REPO_ROOT / "benchmarks"
 PYTHON = sys.executable
+
+
+def benchmark_script(name):
+  """The script benchmarks/<name>.py as a module, loaded by path."""
+  spec = importlib.util.spec_from_file_location(f"{name}_benchmark",
+                                                BENCHMARKS / f"{name}.py")
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 

@@ -5,9 +5,8 @@ cores). A bounded sample (a crop of one image) of benchmarks/determinism.py,
 which runs all of Kodak with 1 and 2 threads in two fresh processes."""
 
 import argparse
-import importlib.util
 
-from conftest import BENCHMARKS
+from conftest import benchmark_script
 from tfcsuite import zoo
 
 # The models/ scripts, as registered when the tests are collected (a test
@@ -16,11 +15,7 @@ MODELS = sorted(zoo.MODEL_SCRIPTS)
 
 
 def _benchmark():
-  spec = importlib.util.spec_from_file_location(
-      "determinism_benchmark", BENCHMARKS / "determinism.py")
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
+  return benchmark_script("determinism")
 
 
 def test_same_bytes_and_pixels_in_a_fresh_1_thread_process(kodak_dir):

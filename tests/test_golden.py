@@ -19,7 +19,7 @@ from PIL import Image
 
 from conftest import PYTHON, REPO_ROOT
 
-from tfcsuite import checkpoint, coding, container, training, zoo
+from tfcsuite import checkpoint, coding, container, optimization, zoo
 
 GOLDEN = REPO_ROOT / "tests" / "golden"
 with open(GOLDEN / "index.json") as _f:
@@ -73,7 +73,7 @@ def _training_model(model):
   trainable = script.training_model(exported.config)
   # As `train`: a schedule, so the learning rate is no variable.
   trainable.prepare_training(
-      training.WarmupCosineDecay(1e-3, total_steps=4, warmup_steps=1))
+      optimization.WarmupCosineDecay(1e-3, total_steps=4, warmup_steps=1))
   return trainable, exported
 
 

@@ -2,7 +2,6 @@
 trained, grayscale mode, the harness's quality sweep, and clear errors."""
 
 import dataclasses
-import importlib.util
 import io
 import json
 import os
@@ -15,6 +14,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
+from conftest import benchmark_script
 from tfcsuite import checkpoint, coding, container, image_io, metrics, zoo
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -57,12 +57,7 @@ def coder_for(script, ckpt):
 @pytest.fixture(scope="module")
 def grayscale_benchmark():
   """The script benchmarks/jiang17_grayscale.py as a module, loaded by path."""
-  spec = importlib.util.spec_from_file_location(
-      "jiang17_grayscale", os.path.join(REPO, "benchmarks",
-                                        "jiang17_grayscale.py"))
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
+  return benchmark_script("jiang17_grayscale")
 
 
 def code(model, image, quality):

@@ -16,7 +16,8 @@ A trainable model derives from `TrainableModel` (a Keras model) and defines
   * `export_weights()` / `initialize_from(weights)`: the checkpoint's
     arrays (by default every variable through `tfcsuite.weights`);
   * optionally `create_optimizers(learning_rate)`: the optimizers, built from
-    the shared learning-rate schedule (default: one Adam).
+    the shared learning-rate schedule (default: one Adam), each Adam made
+    with `self.adam` so that the shared optimizer flags apply to it.
 
 Rate-distortion models in TFC's style get all of this from the opt-in helper
 `tfcsuite.rate_distortion.RateDistortionModel`.
@@ -24,7 +25,7 @@ Rate-distortion models in TFC's style get all of this from the opt-in helper
 
 import tensorflow as tf
 
-from tfcsuite import distribution, weights as weights_lib
+from tfcsuite import distribution, optimization, weights as weights_lib
 
 
 class ScaledLearningRate(tf.keras.optimizers.schedules.LearningRateSchedule):
@@ -66,7 +67,14 @@ class TrainableModel(tf.keras.Model):
 
   def create_optimizers(self, learning_rate):
     """{attribute name: optimizer}; "optimizer" is the main one."""
-    return dict(optimizer=tf.keras.optimizers.Adam(learning_rate=learning_rate))
+    return dict(optimizer=self.adam(learning_rate))
+
+  optimizer_options = optimization.OptimizerOptions()  # Keras' defaults.
+
+  def adam(self, learning_rate, **arguments):
+    """An Adam with the model's `arguments` and the shared optimizer flags
+    (`train --ema_momentum`, `--adam_epsilon`, ...), which override them."""
+    return self.optimizer_options.adam(learning_rate, **arguments)
 
   def reconstruction(self, batch):
     """Optional: the model's reconstruction of `batch`, shown in TensorBoard
@@ -93,9 +101,15 @@ class TrainableModel(tf.keras.Model):
     gradients = distribution.mean_over_replicas(gradients)
     (optimizer or self.optimizer).apply_gradients(zip(gradients, variables))
 
-  def prepare_training(self, learning_rate):
-    """Creates the optimizers and the metrics; called by the trainer."""
+  def prepare_training(self, learning_rate, optimizer_options=None):
+    """Creates the optimizers and the metrics; called by the trainer.
+
+    `optimizer_options`: an `optimization.OptimizerOptions` (default: Keras'
+    defaults)."""
+    if optimizer_options is not None:
+      self.optimizer_options = optimizer_options
     optimizers = self.create_optimizers(learning_rate)
+    optimization.check_averaging(self, optimizers)
     main = optimizers.pop("optimizer")
     for name, optimizer in optimizers.items():
       setattr(self, name, optimizer)  # Tracked: backed up and restored.

@@ -17,47 +17,16 @@ import time
 import tensorflow as tf
 
 from tfcsuite import UserError, checkpoint, count, distribution, layers
-from tfcsuite import reconstruction_log, training_run
+from tfcsuite import optimization, reconstruction_log, training_run
 from tfcsuite import config as config_lib
 from tfcsuite.datasets import training_images
-
-
-class WarmupCosineDecay(tf.keras.optimizers.schedules.LearningRateSchedule):
-  """Linear warm-up to `peak`, then cosine decay to `peak * final_fraction`."""
-
-  def __init__(self, peak, total_steps, warmup_steps, final_fraction=0.01):
-    self.peak = float(peak)
-    self.total_steps = max(int(total_steps), 1)
-    self.warmup_steps = max(int(warmup_steps), 0)
-    self.final_fraction = float(final_fraction)
-
-  def __call__(self, step):
-    step = tf.cast(step, tf.float32)
-    warmup = self.peak * (step + 1.) / max(self.warmup_steps, 1)
-    progress = (step - self.warmup_steps) / max(
-        self.total_steps - self.warmup_steps, 1)
-    progress = tf.clip_by_value(progress, 0., 1.)
-    cosine = self.final_fraction + (1. - self.final_fraction) * 0.5 * (
-        1. + tf.cos(math.pi * progress))
-    return tf.where(step < self.warmup_steps, warmup, self.peak * cosine)
-
-  def get_config(self):
-    return dict(peak=self.peak, total_steps=self.total_steps,
-                warmup_steps=self.warmup_steps,
-                final_fraction=self.final_fraction)
-
-
-def learning_rate_schedule(args):
-  if args.lr_schedule == "constant":
-    return args.learning_rate
-  total = args.epochs * args.steps_per_epoch
-  return WarmupCosineDecay(args.learning_rate, total, args.warmup_steps)
 
 
 # The `train` flags recorded in a checkpoint's provenance.
 HYPERPARAMETERS = ("batchsize", "patchsize", "learning_rate", "lr_schedule",
                    "warmup_steps", "epochs", "steps_per_epoch",
-                   "rdft_kernels")
+                   "rdft_kernels", "ema_momentum", "adam_epsilon",
+                   "adam_beta2", "global_clipnorm")
 
 
 def add_training_flags(parser, script):
@@ -95,18 +64,7 @@ def add_training_flags(parser, script):
   parser.add_argument(
       "--max_validation_steps", type=int, default=8,
       help="Validation batches per epoch (-1: all validation images).")
-  parser.add_argument(
-      "--learning_rate", type=float, default=1e-3,
-      help="Peak learning rate of Adam (README: time to quality).")
-  parser.add_argument(
-      "--lr_schedule", choices=("warmup_cosine", "constant"),
-      default="warmup_cosine",
-      help="'constant' is the schedule of the paper and of TFC (with "
-           "--learning_rate 1e-4); 'warmup_cosine' warms up linearly for "
-           "--warmup_steps, then decays to 1%% over the whole run.")
-  parser.add_argument(
-      "--warmup_steps", type=int, default=100,
-      help="Steps of linear learning-rate warm-up (warmup_cosine).")
+  optimization.add_flags(parser)
   parser.add_argument(
       "--init_from", default=None,
       help="Checkpoint folder to start from (e.g. to fine-tune to a new "
@@ -241,8 +199,15 @@ def _finished_run(script, args, run, model, model_path, config, data):
                                                    "chief"))
   if backup is None:
     raise UserError(f"{run.path} has no backup to export from")
-  # Only the model's weights: the optimizer's state is not needed to export.
+  averaged = optimization.options(args).ema_momentum > 0
+  if averaged:  # The averages are in the optimizer's state.
+    model.prepare_training(optimization.learning_rate_schedule(args),
+                           optimization.options(args))
+    model.optimizer.build(model.trainable_variables)
+  # Else only the model's weights: the optimizer's state is not needed.
   tf.train.Checkpoint(model=model).restore(backup).expect_partial()
+  if averaged:
+    optimization.export_averages(model)
   _export(script, config, model, model_path, _provenance(args, run, data))
 
 
@@ -255,8 +220,10 @@ def train(script, args):
                                                config.run_name(script.name))
   model_path = args.model_path or os.path.join(train_path, "checkpoint")
   run = training_run.TrainingRun(train_path)
+  averaged = optimization.options(args).ema_momentum > 0
   run.check_configuration(script.name, config.to_dict(),
-                          lambda name: config_lib.flag_of(script.config, name))
+                          lambda name: config_lib.flag_of(script.config, name),
+                          averaged)
   train_data, validation_data, data_description = _datasets(args)
   if args.seed is not None:
     tf.keras.utils.set_random_seed(args.seed)
@@ -273,7 +240,8 @@ def train(script, args):
     if args.init_from:
       model.initialize_from(checkpoint.load(args.init_from,
                                             script.name).weights)
-    model.prepare_training(learning_rate_schedule(args))
+    model.prepare_training(optimization.learning_rate_schedule(args),
+                           optimization.options(args))
   callbacks = [
       StopOnNaN(),
       # Kept after training ends (unlike TFC's), so that running `train`
@@ -283,7 +251,7 @@ def train(script, args):
           os.path.join(train_path, "backup"), delete_checkpoint=False),
   ]
   if chief:  # The run's records and logs are the chief's alone.
-    run.record_configuration(script.name, config.to_dict())
+    run.record_configuration(script.name, config.to_dict(), averaged)
     callbacks += [
         tf.keras.callbacks.TensorBoard(
             log_dir=os.path.join(train_path, "logs"), update_freq="epoch"),
@@ -293,6 +261,8 @@ def train(script, args):
     ]
     run.record_command(" ".join(shlex.quote(a) for a in sys.argv),
                        run.steps())
+  # With --ema_momentum, `fit` ends by replacing the weights by their
+  # averages (after the last backup, which keeps both): those are exported.
   model.fit(
       distribution.distribute(strategy, lambda: train_data, args.batchsize),
       epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,

@@ -3,8 +3,9 @@
 So that a run can be resumed honestly and its checkpoint's manifest tells
 what happened:
 
-  run.json        the model and configuration the run was started with; a
-                  resumed `train` must give the same ones
+  run.json        the model and configuration the run was started with (and
+                  "weight_averaging": true if it was started with
+                  --ema_momentum); a resumed `train` must give the same ones
   epochs.jsonl    one line per finished epoch: steps, seconds, metrics
   commands.jsonl  one line per `train` command, written when it starts
                   training: the command and the step it started from (so
@@ -44,13 +45,15 @@ class TrainingRun:
   def started(self):
     return bool(self.epochs())
 
-  def check_configuration(self, model, config, flag_of):
+  def check_configuration(self, model, config, flag_of, averaged=False):
     """Refuses to resume with another model or configuration.
 
     Args:
       model: the model's name.
       config: the configuration dict the command asks for.
       flag_of: field name -> its flag, for the message.
+      averaged: whether the command averages the weights (--ema_momentum),
+        which changes the layout of the optimizer's backed-up state.
 
     Raises:
       UserError naming the first differing flag.
@@ -70,14 +73,22 @@ class TrainingRun:
             f"{_text(started['config'][name])}, not {_text(value)}: resume it "
             f"with the same value, or start a new run with another "
             f"--train_path")
+    if started.get("weight_averaging", False) != averaged:
+      raise UserError(
+          f"{self.path} was started "
+          f"{'with' if not averaged else 'without'} --ema_momentum: resume "
+          f"it {'with' if not averaged else 'without'} it, or start a new run "
+          f"with another --train_path")
 
-  def record_configuration(self, model, config):
+  def record_configuration(self, model, config, averaged=False):
     """Writes run.json (a run from before run.json gets one on resume)."""
     if not os.path.exists(self._run_file):
       os.makedirs(self.path, exist_ok=True)
+      record = dict(model=model, config=config)
+      if averaged:  # Absent otherwise, as before the option existed.
+        record["weight_averaging"] = True
       with open(self._run_file, "w") as f:
-        json.dump(dict(model=model, config=config), f, indent=2,
-                  sort_keys=True)
+        json.dump(record, f, indent=2, sort_keys=True)
         f.write("\n")
 
   def epochs(self):
