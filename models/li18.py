@@ -144,7 +144,7 @@ def features(w):
 def importance_net(w):
   """F to the importance map p in (0, 1)."""
   return layers.Transform([_conv(w, 3, "conv_0"),
-                           _conv(1, 1, "conv_1", activation="sigmoid")],
+                           _conv(1, 1, "conv_1", activation=layers.sigmoid)],
                           name="importance")
 
 
@@ -249,7 +249,7 @@ class Li18(trainable.TrainableModel, coding.CodingModel):
     self.config = config
     self.features = features(config.filters)
     self.binarizer = _conv(config.code_channels, 1, "binarizer",
-                           activation="sigmoid")
+                           activation=layers.sigmoid)
     self.importance = importance_net(config.filters)
     self.decoder = decoder(config.filters)
     channels = config.code_channels

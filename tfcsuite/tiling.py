@@ -142,14 +142,15 @@ def should_tile(geometry, input_shape):
   return height * width * full * full > 4 * _tile_size ** 2
 
 
-def apply_tiled(function, x, geometry):
+def apply_tiled(function, x, geometry, full_resolution_tile=None):
   """`function(x)` for a (batch, H, W, C) `x`, computed tile by tile.
 
-  Returns a float32 numpy array (assembled in place: one copy of the output,
-  not several).
+  `full_resolution_tile`: the tile side at full resolution (default: the
+  configured `tile_size()`). Returns a numpy array of the tiles' dtype
+  (assembled in place: one copy of the output, not several).
   """
   height, width = x.shape[1:3]
-  tile = geometry.input_tile(_tile_size)
+  tile = geometry.input_tile(full_resolution_tile or _tile_size)
   scale = geometry.scale
   output = None
   for top, bottom, ext_top, ext_bottom in _ranges(height, tile,
@@ -166,7 +167,7 @@ def apply_tiled(function, x, geometry):
       if output is None:
         output = np.empty((piece.shape[0], geometry.output_size(height),
                            geometry.output_size(width), piece.shape[3]),
-                          np.float32)
+                          piece.dtype)
       # The tile's core, in output pixels (the last tile runs to the end).
       rows = (int((top - ext_top) * scale),
               piece.shape[1] if bottom == height else
