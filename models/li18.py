@@ -265,9 +265,10 @@ class Li18(trainable.TrainableModel, coding.CodingModel):
       self.tables = {name: weights[f"{name}/table"] for name in
                      ("level_model", "bit_model", "order0_model")}
 
-  def analysis(self, x):
-    """Normalized images to (e, p): code probabilities and importance."""
-    f = self.features(x)
+  def analysis(self, x, before=None):
+    """Normalized images (or `before` of `x`, pointwise) to (e, p): code
+    probabilities and importance."""
+    f = self.features.apply(x, before=before)
     return self.binarizer(f), self.importance(f)[..., 0]
 
   def levels_of(self, p):
@@ -336,8 +337,8 @@ class Li18(trainable.TrainableModel, coding.CodingModel):
     height, width = image.shape[:2]
     padded = np.pad(image, [(0, -height % STRIDE), (0, -width % STRIDE),
                             (0, 0)], mode="edge")
-    e, p = self.analysis((tf.constant(padded, tf.float32)[None] - 127.5) /
-                         127.5)
+    e, p = self.analysis(padded[None], before=lambda x: (
+        tf.cast(x, tf.float32) - 127.5) / 127.5)
     return tf.cast(e[0] > .5, tf.int32), tf.cast(self.levels_of(p[0]), tf.int32)
 
   def _mask(self, levels):
@@ -422,8 +423,8 @@ class Li18(trainable.TrainableModel, coding.CodingModel):
     mask = self._mask(levels)
     bits = self._decode_bits(fields["bits"], mask, fields["bit_contexts"][0])
     code = tf.cast((2 * bits - 1) * mask, tf.float32)[None]
-    x_hat = self.decoder(code) * 127.5 + 127.5
-    return coding.reconstructed_image(x_hat, shape)
+    return coding.reconstructed_image(self.decoder.apply(
+        code, after=lambda x: coding.to_uint8(x * 127.5 + 127.5)), shape)
 
   def estimate_bits(self, image):
     bits, levels = self._code(image)

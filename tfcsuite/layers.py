@@ -106,11 +106,26 @@ class Transform(tf.keras.layers.Layer):
 
     A tiled result is a float32 numpy array (see `tfcsuite.tiling`).
     """
-    if not args and not kwargs and tiling.should_tile(self.geometry, x.shape):
-      if not self.built:  # Creates the variables on a small input first.
-        super().__call__(x[:, :self.geometry.unit, :self.geometry.unit])
-      return tiling.apply_tiled(super().__call__, x, self.geometry)
+    if not args and not kwargs:
+      return self.apply(x)
     return super().__call__(x, *args, **kwargs)
+
+  def apply(self, x, before=None, after=None):
+    """`after(self(before(x)))` for pointwise `before` and `after` (None:
+    none), e.g. the scaling of pixels. On a large eager input all three run
+    tile by tile, so neither the prepared input nor the raw output exists
+    whole (a float32 24-megapixel image is 288 MB); the result is then a
+    numpy array.
+    """
+    before = before or (lambda t: t)
+    after = after or (lambda t: t)
+    layer_call = super().__call__
+    if tiling.should_tile(self.geometry, x.shape):
+      if not self.built:  # Creates the variables on a small input first.
+        layer_call(before(x[:, :self.geometry.unit, :self.geometry.unit]))
+      return tiling.apply_tiled(lambda tile: after(layer_call(before(tile))),
+                                x, self.geometry)
+    return after(layer_call(before(x)))
 
   def call(self, x):
     for layer in self.layers:
