@@ -127,9 +127,25 @@ class ResidualBlock(tf.keras.layers.Layer):
   def call(self, x):
     return tf.nn.relu(x + self.second(self.first(x)))
 
+  def tiling_layers(self):
+    """What large images are tiled by (`tfcsuite.tiling`)."""
+    return [self.first, self.second]
 
-def _depth_to_space(block):
-  return tf.keras.layers.Lambda(lambda x: tf.nn.depth_to_space(x, block))
+
+class DepthToSpace(tf.keras.layers.Layer):
+  """`tf.nn.depth_to_space`: up-sampling by `block`, without weights."""
+
+  def __init__(self, block):
+    super().__init__()
+    self.block = block
+
+  @property
+  def tiling_step(self):
+    """Kernel radius, down and up strides (`tfcsuite.tiling`)."""
+    return 0, 1, self.block
+
+  def call(self, x):
+    return tf.nn.depth_to_space(x, self.block)
 
 
 def features(w):
@@ -152,9 +168,9 @@ def decoder(w):
   """Masked code (+-1 kept, 0 masked) to the normalized image."""
   return layers.Transform([
       _conv(4 * w, 1, "conv_0"), ResidualBlock(4 * w, "block_0"),
-      _depth_to_space(2), _conv(2 * w, 3, "conv_1"),
+      DepthToSpace(2), _conv(2 * w, 3, "conv_1"),
       ResidualBlock(2 * w, "block_1"), _conv(16 * (w // 4), 3, "conv_2"),
-      _depth_to_space(4), _conv(w, 3, "conv_3"),
+      DepthToSpace(4), _conv(w, 3, "conv_3"),
       _conv(3, 1, "conv_4", activation=None)], name="decoder")
 
 

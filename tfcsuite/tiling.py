@@ -14,9 +14,10 @@ the output/input scale, the alignment of tile origins (the product of the
 down-sampling strides, so every tile samples the same grid as the whole
 image) and a margin at least the receptive-field radius, all in input
 pixels. Known layers: TFC's `SignalConv2D` and `GDN`, Keras `Conv2D` and
-`Conv2DTranspose` with "same" padding, and pointwise layers (`Lambda` stages
-of a `tfcsuite.layers.Transform` must be pointwise). Any other layer makes
-the transform untileable and it runs whole, as before.
+`Conv2DTranspose` with "same" padding, pointwise layers (`Lambda` stages
+of a `tfcsuite.layers.Transform` must be pointwise) and custom layers that
+state their geometry (`_flattened`). Any other layer makes the transform
+untileable and it runs whole, as before.
 
 Tiles are chosen by their size at the transform's full-resolution side
 (`tile_size` pixels: the input of an analysis, the output of a synthesis);
@@ -77,6 +78,21 @@ def _convolution(layer):
   return None
 
 
+def _flattened(layers):
+  """The non-pointwise layers, composite ones replaced by their parts.
+
+  A custom layer can state its geometry: `tiling_step`, its (kernel radius,
+  down stride, up stride), e.g. a depth-to-space of block b is (0, 1, b);
+  or `tiling_layers()`, the layers in order whose receptive field is its
+  own (a residual block x + f(x): the layers of f).
+  """
+  for layer in layers:
+    if hasattr(layer, "tiling_layers"):
+      yield from _flattened(layer.tiling_layers())
+    elif not isinstance(layer, _POINTWISE):
+      yield layer
+
+
 @dataclasses.dataclass(frozen=True)
 class Geometry:
   """How a transform maps input positions to output positions.
@@ -95,10 +111,8 @@ class Geometry:
   def of(cls, layers):
     """The geometry of `layers` applied in order, or None if unknown."""
     scale, unit, radius, steps = fractions.Fraction(1), 1, fractions.Fraction(0), []
-    for layer in layers:
-      if isinstance(layer, _POINTWISE):
-        continue
-      step = _convolution(layer)
+    for layer in _flattened(layers):
+      step = getattr(layer, "tiling_step", None) or _convolution(layer)
       if step is None or None in step:
         return None
       kernel_radius, down, up = step
