@@ -83,10 +83,19 @@ def measure(model, tile_size, image_path, folder):
   return rows
 
 
+def _threads():
+  """TensorFlow's thread settings of the children (unset: all cores)."""
+  return " ".join(f"{name}={os.environ.get(name, 'unset')}" for name in (
+      "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"))
+
+
 def markdown(result):
   lines = [f"# Peak memory on a {SIZE[0]}x{SIZE[1]} image", "",
            f"CPU: {result['cpu']}; last command: `{result['command']}` "
-           f"(rows of earlier runs are kept; each has its date).", "",
+           f"with {result.get('threads', 'threads unrecorded')} "
+           f"(rows of earlier runs are kept; each has its date). Peak RSS "
+           f"is the child process's maximum resident set (`wait4`); the "
+           f"target is 1.5 GB = 1.5e9 bytes = 1430 MiB.", "",
            "| model | command | tile size | peak RSS (MiB) | wall (s) | "
            "bytes | PSNR (dB) | exit | date |",
            "|---|---|---|---|---|---|---|---|---|"]
@@ -112,7 +121,8 @@ def main():
       for tile_size in args.tile_sizes:
         rows += measure(model, tile_size, image_path, folder)
   # Rows of earlier runs for other (model, command, tile size) are kept.
-  result = dict(cpu=cpu_model(), command=" ".join(sys.argv), rows=[])
+  result = dict(cpu=cpu_model(), command=" ".join(sys.argv),
+                threads=_threads(), rows=[])
   if os.path.exists(args.out + ".json"):
     with open(args.out + ".json") as f:
       result["rows"] = json.load(f)["rows"]

@@ -237,8 +237,8 @@ class Balle2018(rate_distortion.RateDistortionModel, coding.CodingModel):
     `z_hat` must be the decoded hyper-latents (bit-identical in encoder and
     decoder); `y_shape` is the latents' (height, width).
     """
-    return self.scale_table.nearest_indexes(
-        crop_to(self.integer_hyper_synthesis(z_hat), y_shape))
+    return crop_to(self.integer_hyper_synthesis(
+        z_hat, finish=self.scale_table.nearest_indexes), y_shape)
 
   def decode_scale_indexes(self, side_string, y_shape, z_shape):
     """The scale indexes encoded by a side-information string."""

@@ -127,9 +127,25 @@ class ResidualBlock(tf.keras.layers.Layer):
   def call(self, x):
     return tf.nn.relu(x + self.second(self.first(x)))
 
+  def tiling_layers(self):
+    """What large images are tiled by (`tfcsuite.tiling`)."""
+    return [self.first, self.second]
 
-def _depth_to_space(block):
-  return tf.keras.layers.Lambda(lambda x: tf.nn.depth_to_space(x, block))
+
+class DepthToSpace(tf.keras.layers.Layer):
+  """`tf.nn.depth_to_space`: up-sampling by `block`, without weights."""
+
+  def __init__(self, block):
+    super().__init__()
+    self.block = block
+
+  @property
+  def tiling_step(self):
+    """Kernel radius, down and up strides (`tfcsuite.tiling`)."""
+    return 0, 1, self.block
+
+  def call(self, x):
+    return tf.nn.depth_to_space(x, self.block)
 
 
 def features(w):
@@ -144,7 +160,7 @@ def features(w):
 def importance_net(w):
   """F to the importance map p in (0, 1)."""
   return layers.Transform([_conv(w, 3, "conv_0"),
-                           _conv(1, 1, "conv_1", activation="sigmoid")],
+                           _conv(1, 1, "conv_1", activation=layers.sigmoid)],
                           name="importance")
 
 
@@ -152,9 +168,9 @@ def decoder(w):
   """Masked code (+-1 kept, 0 masked) to the normalized image."""
   return layers.Transform([
       _conv(4 * w, 1, "conv_0"), ResidualBlock(4 * w, "block_0"),
-      _depth_to_space(2), _conv(2 * w, 3, "conv_1"),
+      DepthToSpace(2), _conv(2 * w, 3, "conv_1"),
       ResidualBlock(2 * w, "block_1"), _conv(16 * (w // 4), 3, "conv_2"),
-      _depth_to_space(4), _conv(w, 3, "conv_3"),
+      DepthToSpace(4), _conv(w, 3, "conv_3"),
       _conv(3, 1, "conv_4", activation=None)], name="decoder")
 
 
@@ -249,7 +265,7 @@ class Li18(trainable.TrainableModel, coding.CodingModel):
     self.config = config
     self.features = features(config.filters)
     self.binarizer = _conv(config.code_channels, 1, "binarizer",
-                           activation="sigmoid")
+                           activation=layers.sigmoid)
     self.importance = importance_net(config.filters)
     self.decoder = decoder(config.filters)
     channels = config.code_channels
@@ -265,9 +281,10 @@ class Li18(trainable.TrainableModel, coding.CodingModel):
       self.tables = {name: weights[f"{name}/table"] for name in
                      ("level_model", "bit_model", "order0_model")}
 
-  def analysis(self, x):
-    """Normalized images to (e, p): code probabilities and importance."""
-    f = self.features(x)
+  def analysis(self, x, before=None):
+    """Normalized images (or `before` of `x`, pointwise) to (e, p): code
+    probabilities and importance."""
+    f = self.features.apply(x, before=before)
     return self.binarizer(f), self.importance(f)[..., 0]
 
   def levels_of(self, p):
@@ -336,8 +353,8 @@ class Li18(trainable.TrainableModel, coding.CodingModel):
     height, width = image.shape[:2]
     padded = np.pad(image, [(0, -height % STRIDE), (0, -width % STRIDE),
                             (0, 0)], mode="edge")
-    e, p = self.analysis((tf.constant(padded, tf.float32)[None] - 127.5) /
-                         127.5)
+    e, p = self.analysis(padded[None], before=lambda x: (
+        tf.cast(x, tf.float32) - 127.5) / 127.5)
     return tf.cast(e[0] > .5, tf.int32), tf.cast(self.levels_of(p[0]), tf.int32)
 
   def _mask(self, levels):
@@ -422,8 +439,8 @@ class Li18(trainable.TrainableModel, coding.CodingModel):
     mask = self._mask(levels)
     bits = self._decode_bits(fields["bits"], mask, fields["bit_contexts"][0])
     code = tf.cast((2 * bits - 1) * mask, tf.float32)[None]
-    x_hat = self.decoder(code) * 127.5 + 127.5
-    return coding.reconstructed_image(x_hat, shape)
+    return coding.reconstructed_image(self.decoder.apply(
+        code, after=lambda x: coding.to_uint8(x * 127.5 + 127.5)), shape)
 
   def estimate_bits(self, image):
     bits, levels = self._code(image)

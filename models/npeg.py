@@ -107,7 +107,7 @@ def decoder(config):
     upsamples = i < config.downsampling
     stages.append(_conv(filters, f"conv_{i}", "elu", strides=1 + upsamples,
                         transposed=upsamples))
-  stages.append(_conv(3, "conv_3", "sigmoid"))
+  stages.append(_conv(3, "conv_3", layers.sigmoid))
   return layers.Transform(stages, name="decoder")
 
 

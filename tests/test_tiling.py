@@ -82,3 +82,19 @@ def test_small_images_are_not_tiled():
                                 (1, 512 // 16, 768 // 16, 128))
   assert tiling.should_tile(model.synthesis_transform.geometry,
                             (1, 4000 // 16, 6000 // 16, 128))
+
+
+def test_balle18_scale_indexes_are_identical_in_tiles(coding_models, crop,
+                                                       tile_size, monkeypatch):
+  """The exact integer hyper-synthesis gives the same indexes in tiles."""
+  from tfcsuite import layers
+  _, model = default_coding_model(coding_models, "balle18")
+  y = model.analysis_transform(crop[None].astype(np.float32))
+  z_hat = model.hyper_entropy_model.quantize(model.hyper_analysis_transform(y))
+  tile_size(None)
+  untiled = np.asarray(model.scale_indexes(z_hat, y.shape[1:3]))
+  tile_size(512)
+  monkeypatch.setattr(layers, "INTEGER_TILE_SIZE", 4)  # 1 hyper-latent.
+  tiled = model.scale_indexes(z_hat, y.shape[1:3])
+  assert isinstance(tiled, np.ndarray)  # The tiled path ran.
+  np.testing.assert_array_equal(tiled, untiled)

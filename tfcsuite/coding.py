@@ -93,6 +93,11 @@ class CodingModel:
     return []
 
 
+def to_uint8(x):
+  """0..255 floats to 8-bit samples: rounded (half to even), saturated."""
+  return tf.saturate_cast(tf.round(x), tf.uint8)
+
+
 def reconstructed_image(x_hat, x_shape):
   """A synthesis output (1, H', W', C), 0..255, as the uint8 (H, W, C) image.
 
@@ -100,8 +105,10 @@ def reconstructed_image(x_hat, x_shape):
   the image's (H, W).
   """
   x_hat = x_hat[0, :x_shape[0], :x_shape[1], :]
+  if x_hat.dtype == np.uint8:  # Converted tile by tile (`Transform.apply`).
+    return np.asarray(x_hat)
   if not isinstance(x_hat, np.ndarray):
-    return tf.saturate_cast(tf.round(x_hat), tf.uint8).numpy()
+    return to_uint8(x_hat).numpy()
   # A tiled output (a large image): converted by bands of rows, so that the
   # temporaries stay small; the same values as saturate_cast(round(x)).
   image = np.empty(x_hat.shape, np.uint8)

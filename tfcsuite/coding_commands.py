@@ -58,8 +58,19 @@ def _run_jobs(jobs, code_one, prog):
   return failures
 
 
-def set_tile_size(args):
+def set_up_memory(args):
+  """Bounds the memory of coding: --tile_size, and TensorFlow's allocator.
+
+  TensorFlow's oneDNN CPU allocator keeps large tensors in a pool that
+  never shrinks, so a process held the sum of its largest steps (on a
+  24-megapixel image, the float input, the latents and the scale indexes
+  at once). TF_ONEDNN_USE_SYSTEM_ALLOCATOR (tensorflow/tensorflow#54169)
+  makes it use malloc, which returns them; TensorFlow reads it at its
+  first allocation, which coding has not made yet. A value the user set
+  is kept. Only allocation changes: results are the same.
+  """
   from tfcsuite import tiling
+  os.environ.setdefault("TF_ONEDNN_USE_SYSTEM_ALLOCATOR", "1")
   tiling.set_tile_size(args.tile_size)
 
 
@@ -106,7 +117,7 @@ def compress_all(script, args, prog):
   """Compresses every input image with one checkpoint of `script`."""
   from tfcsuite import coding, container
   jobs = coding_jobs.plan("compress", args.inputs, args.output_dir)
-  set_tile_size(args)
+  set_up_memory(args)
   options = compress_options(script, args)
   path = args.model_path or script.default_checkpoint_path()
   models = CodingModels()
@@ -162,7 +173,7 @@ def decompress_all(args, prog, script=None):
       files of every registered model.
   """
   jobs = coding_jobs.plan("decompress", args.inputs, args.output_dir)
-  set_tile_size(args)
+  set_up_memory(args)
   models = CodingModels()
 
   def decompress_one(job):

@@ -106,16 +106,39 @@ class Transform(tf.keras.layers.Layer):
 
     A tiled result is a float32 numpy array (see `tfcsuite.tiling`).
     """
-    if not args and not kwargs and tiling.should_tile(self.geometry, x.shape):
-      if not self.built:  # Creates the variables on a small input first.
-        super().__call__(x[:, :self.geometry.unit, :self.geometry.unit])
-      return tiling.apply_tiled(super().__call__, x, self.geometry)
+    if not args and not kwargs:
+      return self.apply(x)
     return super().__call__(x, *args, **kwargs)
+
+  def apply(self, x, before=None, after=None):
+    """`after(self(before(x)))` for pointwise `before` and `after` (None:
+    none), e.g. the scaling of pixels. On a large eager input all three run
+    tile by tile, so neither the prepared input nor the raw output exists
+    whole (a float32 24-megapixel image is 288 MB); the result is then a
+    numpy array.
+    """
+    before = before or (lambda t: t)
+    after = after or (lambda t: t)
+    layer_call = super().__call__
+    if tiling.should_tile(self.geometry, x.shape):
+      if not self.built:  # Creates the variables on a small input first.
+        layer_call(before(x[:, :self.geometry.unit, :self.geometry.unit]))
+      return tiling.apply_tiled(lambda tile: after(layer_call(before(tile))),
+                                x, self.geometry)
+    return after(layer_call(before(x)))
 
   def call(self, x):
     for layer in self.layers:
       x = layer(x)
     return x
+
+
+# The sigmoid activation for Keras layers. Keras's own ("sigmoid") attaches
+# its input to its output as `_keras_logits`, for its cross-entropy losses;
+# an attribute set on an eager tensor is never freed (TF 2.14), so each
+# eager call leaked a whole activation: 290 MB over the tiles of a
+# 24-megapixel npeg decode. Same values, nothing attached.
+sigmoid = tf.math.sigmoid
 
 
 def _constant(weights, key):
@@ -151,6 +174,11 @@ def gdn(prefix, name, weights=None, *, inverse=False):
     kwargs["gamma_parameter"] = _constant(weights, f"{prefix}/{name}/gamma")
   return tfc.GDN(**kwargs)
 
+
+# Tile side (output pixels) of an `IntegerTransform` on a large input: on
+# Ballé 2018's hyper-synthesis (192 float64 channels out), tiles of 16x16
+# hyper-latents, whose float64 convolution buffers stay near 60 MB.
+INTEGER_TILE_SIZE = 64
 
 # Every integer of magnitude up to 2**53 is a float64, and so is the exact
 # result of adding or multiplying two such integers while it stays below.
@@ -207,6 +235,7 @@ class IntegerTransform(tf.Module):
     self.fraction_bits = int(fraction_bits)
     self.kernel_bits = int(kernel_bits)
     self._layers = [self._integer_layer(layer) for layer in transform.layers]
+    self.geometry = transform.geometry
 
   def _integer_layer(self, layer):
     """(float64 convolution on integers, input clip A, applies ReLU)."""
@@ -240,8 +269,27 @@ class IntegerTransform(tf.Module):
         name=layer.name)
     return convolution, float(limit), activation == "relu"
 
-  def __call__(self, x):
-    """Float input to float64 output, a multiple of 2**-fraction_bits."""
+  def __call__(self, x, finish=None):
+    """Float input to float64 output, a multiple of 2**-fraction_bits; or
+    `finish` of that output, for a pointwise `finish` (e.g. the rounding to
+    table indexes).
+
+    A large input is evaluated in tiles of `INTEGER_TILE_SIZE` output
+    pixels (unless tiling is off): the results are exact, so tiles change
+    nothing, and they bound the float64 temporaries (Ballé 2018's
+    hyper-synthesis of a 24-megapixel image held 1.4 GB of them at once);
+    `finish` then runs per tile, so its output is the only full-size array.
+    """
+    def evaluate(tile):
+      values = self._evaluate(tile)
+      return values if finish is None else finish(values)
+    if (tiling.tile_size() and self.geometry is not None and
+        tf.executing_eagerly() and None not in x.shape[1:3] and
+        max(x.shape[1:3]) * self.geometry.scale > INTEGER_TILE_SIZE):
+      return tiling.apply_tiled(evaluate, x, self.geometry, INTEGER_TILE_SIZE)
+    return evaluate(x)
+
+  def _evaluate(self, x):
     with tf.device("/CPU:0"):
       values = tf.round(tf.cast(x, tf.float64) * 2. ** self.fraction_bits)
       for convolution, limit, relu in self._layers:

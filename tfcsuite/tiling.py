@@ -14,9 +14,10 @@ the output/input scale, the alignment of tile origins (the product of the
 down-sampling strides, so every tile samples the same grid as the whole
 image) and a margin at least the receptive-field radius, all in input
 pixels. Known layers: TFC's `SignalConv2D` and `GDN`, Keras `Conv2D` and
-`Conv2DTranspose` with "same" padding, and pointwise layers (`Lambda` stages
-of a `tfcsuite.layers.Transform` must be pointwise). Any other layer makes
-the transform untileable and it runs whole, as before.
+`Conv2DTranspose` with "same" padding, pointwise layers (`Lambda` stages
+of a `tfcsuite.layers.Transform` must be pointwise) and custom layers that
+state their geometry (`_flattened`). Any other layer makes the transform
+untileable and it runs whole, as before.
 
 Tiles are chosen by their size at the transform's full-resolution side
 (`tile_size` pixels: the input of an analysis, the output of a synthesis);
@@ -77,6 +78,21 @@ def _convolution(layer):
   return None
 
 
+def _flattened(layers):
+  """The non-pointwise layers, composite ones replaced by their parts.
+
+  A custom layer can state its geometry: `tiling_step`, its (kernel radius,
+  down stride, up stride), e.g. a depth-to-space of block b is (0, 1, b);
+  or `tiling_layers()`, the layers in order whose receptive field is its
+  own (a residual block x + f(x): the layers of f).
+  """
+  for layer in layers:
+    if hasattr(layer, "tiling_layers"):
+      yield from _flattened(layer.tiling_layers())
+    elif not isinstance(layer, _POINTWISE):
+      yield layer
+
+
 @dataclasses.dataclass(frozen=True)
 class Geometry:
   """How a transform maps input positions to output positions.
@@ -95,10 +111,8 @@ class Geometry:
   def of(cls, layers):
     """The geometry of `layers` applied in order, or None if unknown."""
     scale, unit, radius, steps = fractions.Fraction(1), 1, fractions.Fraction(0), []
-    for layer in layers:
-      if isinstance(layer, _POINTWISE):
-        continue
-      step = _convolution(layer)
+    for layer in _flattened(layers):
+      step = getattr(layer, "tiling_step", None) or _convolution(layer)
       if step is None or None in step:
         return None
       kernel_radius, down, up = step
@@ -142,14 +156,15 @@ def should_tile(geometry, input_shape):
   return height * width * full * full > 4 * _tile_size ** 2
 
 
-def apply_tiled(function, x, geometry):
+def apply_tiled(function, x, geometry, full_resolution_tile=None):
   """`function(x)` for a (batch, H, W, C) `x`, computed tile by tile.
 
-  Returns a float32 numpy array (assembled in place: one copy of the output,
-  not several).
+  `full_resolution_tile`: the tile side at full resolution (default: the
+  configured `tile_size()`). Returns a numpy array of the tiles' dtype
+  (assembled in place: one copy of the output, not several).
   """
   height, width = x.shape[1:3]
-  tile = geometry.input_tile(_tile_size)
+  tile = geometry.input_tile(full_resolution_tile or _tile_size)
   scale = geometry.scale
   output = None
   for top, bottom, ext_top, ext_bottom in _ranges(height, tile,
@@ -166,7 +181,7 @@ def apply_tiled(function, x, geometry):
       if output is None:
         output = np.empty((piece.shape[0], geometry.output_size(height),
                            geometry.output_size(width), piece.shape[3]),
-                          np.float32)
+                          piece.dtype)
       # The tile's core, in output pixels (the last tile runs to the end).
       rows = (int((top - ext_top) * scale),
               piece.shape[1] if bottom == height else
