@@ -26,9 +26,12 @@ import collections
 import json
 import os
 import random
+import resource
+import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 from tfcsuite.harness import benchmark_runs
@@ -39,6 +42,57 @@ CORPUS = os.path.join(REPO, "tests", "fuzz_corpus")
 HANG = "did not end within"
 
 
+# A case still running after this long was stopped by no deadline (the
+# range-decoding one is 10 s plus 2 us per symbol): an unguarded hang.
+UNGUARDED_HANG_SECONDS = 300.
+
+
+class _ChildRun:
+  """One child's counts, written as JSON when it stops (at the end, at a
+  refused hang, or by the watchdog at an unguarded one)."""
+
+  def __init__(self, args):
+    self.args, self.index = args, args.start
+    self.counts = collections.defaultdict(collections.Counter)
+    self.failures, self.worst, self.worst_cpu = [], 0., 0.
+    self.current = None  # (kind, data, start) of the case being decoded.
+    self.start, self.cpu_start = time.perf_counter(), time.process_time()
+    self.lock = threading.Lock()
+
+  def record(self, kind, outcome, data=None, error=None):
+    self.counts[kind][outcome] += 1
+    if data is not None:
+      _save(self.args.corpus, f"{self.args.child}-{kind}-{self.args.seed}-"
+                              f"{self.index}.tfci", data)
+    if error:
+      self.failures.append(dict(case=self.index, kind=kind,
+                                error=str(error)[:300]))
+
+  def write(self, next_case):
+    with open(self.args.json, "w") as f:
+      json.dump(dict(
+          next=next_case, seconds=time.perf_counter() - self.start,
+          cpu_seconds=time.process_time() - self.cpu_start,
+          worst_case_seconds=self.worst, worst_case_cpu_seconds=self.worst_cpu,
+          peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+          failures=self.failures,
+          counts={k: dict(v) for k, v in self.counts.items()}), f)
+
+  def watch(self):
+    """Ends the process at a case no deadline stopped (a hung op cannot be
+    interrupted), recording it as a violation."""
+    while True:
+      time.sleep(1.)
+      with self.lock:
+        if self.current and (time.perf_counter() - self.current[2] >
+                             UNGUARDED_HANG_SECONDS):
+          kind, data, _ = self.current
+          self.record(kind, "violation", data, f"did not end within "
+                      f"{UNGUARDED_HANG_SECONDS:.0f} s (no deadline)")
+          self.write(self.index + 1)
+          os._exit(0)  # pylint: disable=protected-access
+
+
 def run_child(args):
   """Fuzzes one model from case --start; writes its counts to --json."""
   from tfcsuite import coding_commands, image_io
@@ -46,69 +100,107 @@ def run_child(args):
   image = image_io.read_image(os.path.join(args.data_dir, "kodim23.png"))
   models = coding_commands.CodingModels()
   valid, layout = fuzz.valid_file(args.child, image[:64, :96], models)
-  counts = collections.defaultdict(collections.Counter)
-  failures, index, worst = [], args.start, 0.
-  start = time.perf_counter()
-  for index in range(args.start, args.cases):
-    rng = random.Random(f"{args.seed}:{args.child}:{index}")
+  run = _ChildRun(args)
+  threading.Thread(target=run.watch, daemon=True).start()
+  for run.index in range(args.start, args.cases):
+    rng = random.Random(f"{args.seed}:{args.child}:{run.index}")
     kind, data = fuzz.mutate(valid, rng, layout)
-    name = f"{args.child}-{kind}-{args.seed}-{index}.tfci"
+    if time.time() > args.stop_at:
+      break
+    _save_case(os.path.dirname(args.json), run.index, kind, data)
+    with run.lock:
+      run.current = (kind, data, time.perf_counter())
+    cpu = time.process_time()
     try:
       outcome = fuzz.check(data, models)
     except fuzz.ContractViolation as error:
-      failures.append(dict(case=index, kind=kind, error=str(error)[:300]))
-      counts[kind]["violation"] += 1
-      _save(args.corpus, name, data)
+      run.record(kind, "violation", data, error)
       continue
-    worst = max(worst, outcome.seconds)
+    finally:
+      with run.lock:
+        run.current = None
+    run.worst = max(run.worst, outcome.seconds)
+    run.worst_cpu = max(run.worst_cpu, time.process_time() - cpu)
     if HANG in outcome.message:
-      counts[kind]["hang refused"] += 1
-      _save(args.corpus, name, data)
-      index += 1
-      break
-    counts[kind]["decoded" if outcome.decoded else "refused"] += 1
+      # Its thread spins on: the next child goes on from the next case.
+      run.record(kind, "hang refused", data)
+      return run.write(run.index + 1)
+    run.record(kind, "decoded" if outcome.decoded else "refused")
   else:
-    index = args.cases
-  with open(args.json, "w") as f:
-    json.dump(dict(next=index, seconds=time.perf_counter() - start,
-                   worst_case_seconds=worst, failures=failures,
-                   counts={k: dict(v) for k, v in counts.items()}), f)
+    run.index = args.cases
+  run.write(run.index)
 
 
-def _save(folder, name, data):
-  os.makedirs(folder, exist_ok=True)
-  with open(os.path.join(folder, name), "wb") as f:
+def _save_case(folder, index, kind, data):
+  """The case about to be decoded, for the parent if this process dies."""
+  with open(os.path.join(folder, "case.tfci"), "wb") as f:
     f.write(data)
+  with open(os.path.join(folder, "case"), "w") as f:
+    f.write(f"{index} {kind}")
+
+
+def _merge(total, child):
+  """Adds a child's report to the model's `total`."""
+  for key in ("seconds", "cpu_seconds"):
+    total[key] += child[key]
+  for key in ("worst_case_seconds", "worst_case_cpu_seconds", "peak_rss_mib"):
+    total[key] = max(total[key], child[key])
+  total["children"] += 1
+  total["failures"] += child["failures"]
+  for kind, outcomes in child["counts"].items():
+    merged = collections.Counter(total["counts"].get(kind, {}))
+    merged.update(outcomes)
+    total["counts"][kind] = dict(merged)
+
+
+def _crashed(model, args, folder, returncode):
+  """The report of a child that died at a case (its bytes were saved in
+  `folder` before decoding): one violation."""
+  if not os.path.exists(os.path.join(folder, "case")):
+    sys.exit(f"fuzz.py: error: the {model} child failed before its first "
+             f"case (exit status {returncode})")
+  with open(os.path.join(folder, "case")) as f:
+    index, kind = f.read().split()
+  os.makedirs(args.corpus, exist_ok=True)
+  shutil.copy(os.path.join(folder, "case.tfci"), os.path.join(
+      args.corpus, f"{model}-{kind}-{args.seed}-{index}.tfci"))
+  return dict(next=int(index) + 1, seconds=0., cpu_seconds=0.,
+              worst_case_seconds=0., worst_case_cpu_seconds=0.,
+              peak_rss_mib=0., counts={kind: {"violation": 1}},
+              failures=[dict(case=int(index), kind=kind, error=(
+                  f"the process died (exit status {returncode})"))])
 
 
 def fuzz_model(model, args):
-  """Runs children until `args.cases` cases of `model` are done."""
-  total = dict(model=model, cases=0, seconds=0., worst_case_seconds=0.,
-               children=0, failures=[], counts={})
-  start = 0
+  """Runs children until `args.cases` cases of `model` are done, or the
+  time budget is spent."""
+  total = dict(model=model, cases=0, seconds=0., cpu_seconds=0.,
+               worst_case_seconds=0., worst_case_cpu_seconds=0.,
+               peak_rss_mib=0., children=0, failures=[], counts={})
+  start, stop_at = 0, time.time() + args.max_minutes * 60
   with tempfile.TemporaryDirectory() as folder:
-    while start < args.cases:
+    while start < args.cases and time.time() < stop_at:
       report = os.path.join(folder, "child.json")
-      subprocess.run(
+      for name in ("child.json", "case"):
+        if os.path.exists(os.path.join(folder, name)):
+          os.remove(os.path.join(folder, name))
+      returncode = subprocess.run(
           [sys.executable, __file__, "--child", model, "--start", str(start),
            "--cases", str(args.cases), "--seed", str(args.seed),
-           "--data_dir", args.data_dir, "--corpus", args.corpus,
-           "--json", report], check=True,
-          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
-      with open(report) as f:
-        child = json.load(f)
+           "--stop_at", str(stop_at), "--data_dir", args.data_dir,
+           "--corpus", args.corpus, "--json", report],
+          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")).returncode
+      if os.path.exists(report):
+        with open(report) as f:
+          child = json.load(f)
+      else:
+        child = _crashed(model, args, folder, returncode)
       total["cases"] += child["next"] - start
-      total["seconds"] += child["seconds"]
-      total["worst_case_seconds"] = max(total["worst_case_seconds"],
-                                        child["worst_case_seconds"])
-      total["children"] += 1
-      total["failures"] += child["failures"]
-      for kind, outcomes in child["counts"].items():
-        merged = collections.Counter(total["counts"].get(kind, {}))
-        merged.update(outcomes)
-        total["counts"][kind] = dict(merged)
+      _merge(total, child)
       start = child["next"]
   total["cases_per_second"] = round(total["cases"] / total["seconds"], 2)
+  total["cpu_seconds_per_case"] = round(total["cpu_seconds"] /
+                                        total["cases"], 4)
   print(json.dumps({k: v for k, v in total.items() if k != "counts"}),
         flush=True)
   return total
@@ -118,20 +210,30 @@ def _count(outcomes, name):
   return f"{outcomes[name]:,}" if name in outcomes else "n/a"
 
 
+def _cell(run, key, form):
+  return format(run[key], form) if key in run else "n/a"
+
+
 def markdown(result):
-  lines = ["# Decoder fuzzing", "", f"CPU: {result['cpu']}; each model's "
-           f"command is in fuzz.json. Rates are wall-clock, niced (19) on a "
-           f"2-core machine shared with training runs.", "",
-           "| model | cases | cases/s | worst case (s) | decoded | refused | "
-           "hangs refused | violations | date |",
-           "|---|---|---|---|---|---|---|---|---|"]
+  lines = ["# Decoder fuzzing", "", f"CPU: {result['cpu']} (2 cores shared "
+           f"with training runs at a higher priority). Rates are wall-clock "
+           f"and depend on that load; CPU ms per case does much less. Each "
+           f"row's command, commit, niceness and TensorFlow threads are in "
+           f"fuzz.json.", "",
+           "| model | cases | cases/s | CPU ms/case | worst case s (wall / "
+           "CPU) | peak RSS MiB | decoded | refused | hangs refused | "
+           "violations | date |", "|---|---|---|---|---|---|---|---|---|---|---|"]
   for run in result["models"]:
     outcome = collections.Counter()
     for counts in run["counts"].values():
       outcome.update(counts)
+    cpu_ms = (f"{1000 * run['cpu_seconds_per_case']:.1f}"
+              if "cpu_seconds_per_case" in run else "n/a")
     lines.append(
         f"| {run['model']} | {run['cases']:,} | {run['cases_per_second']} | "
-        f"{run['worst_case_seconds']:.2f} | {_count(outcome, 'decoded')} | "
+        f"{cpu_ms} | {run['worst_case_seconds']:.2f} / "
+        f"{_cell(run, 'worst_case_cpu_seconds', '.2f')} | "
+        f"{_cell(run, 'peak_rss_mib', '.0f')} | {_count(outcome, 'decoded')} | "
         f"{_count(outcome, 'refused')} | {outcome['hang refused']} | "
         f"{outcome['violation']} | {run.get('date', '')} |")
   return "\n".join(lines) + "\n"
@@ -144,25 +246,21 @@ def main():
   parser.add_argument("--corpus", default=CORPUS)
   parser.add_argument("--child", help=argparse.SUPPRESS)
   parser.add_argument("--start", type=int, default=0, help=argparse.SUPPRESS)
+  parser.add_argument("--max_minutes", type=float, default=float("inf"),
+                      help="Stop each model after this long (the results "
+                           "then hold the cases done).")
   parser.add_argument("--json", help=argparse.SUPPRESS)
+  parser.add_argument("--stop_at", type=float, help=argparse.SUPPRESS)
   args = parser.parse_args()
   if args.child:
     return run_child(args)
   from tfcsuite import zoo
-  names = args.models or sorted(zoo.MODEL_SCRIPTS)
-  # Written after each model; rows of earlier runs for other models are
-  # kept (each row has its command and date).
-  result = dict(cpu=cpu_model(), models=[])
-  if os.path.exists(args.out + ".json"):
-    with open(args.out + ".json") as f:
-      result["models"] = json.load(f)["models"]
-  for name in names:
-    row = fuzz_model(name, args)
-    row.update(command=" ".join(sys.argv),
-               date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
-    result["models"] = sorted(
-        [r for r in result["models"] if r["model"] != name] + [row],
-        key=lambda r: r["model"])
+  for name in args.models or sorted(zoo.MODEL_SCRIPTS):
+    row = benchmark_runs.run_row(fuzz_model(name, args))
+    row["command"] = " ".join(sys.argv)
+    # Re-read just before writing: another fuzz.py may have written meanwhile.
+    result = dict(cpu=cpu_model(),
+                  models=benchmark_runs.merge_rows(args.out, [row]))
     benchmark_runs.write_results(args.out, result, markdown(result))
 
 
