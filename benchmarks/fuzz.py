@@ -131,6 +131,12 @@ def run_child(args):
   run.write(run.index)
 
 
+def _save(folder, name, data):
+  os.makedirs(folder, exist_ok=True)
+  with open(os.path.join(folder, name), "wb") as f:
+    f.write(data)
+
+
 def _save_case(folder, index, kind, data):
   """The case about to be decoded, for the parent if this process dies."""
   with open(os.path.join(folder, "case.tfci"), "wb") as f:
