@@ -9,16 +9,23 @@ clean line (`fuzz.check`). A contract violation or a hang refused by the
 range-decoding deadline is written to the regression corpus
 (tests/fuzz_corpus/, replayed by tests/test_fuzz.py).
 
+Models, checkpoints and the seed file are made once per process; models
+run eagerly, so no case retraces anything.
+
 A hung TFC op cannot be stopped: its thread would spin for the rest of the
 run. So each model runs in a child process that stops at a hang, and the
-parent starts a new child from the next case.
+parent starts a new child from the next case. A child also saves each case
+before decoding it: if it dies (a crash), or a watchdog ends it at a case
+that no deadline stopped, that case is a violation and goes to the corpus.
 
-Results (cases, rate, outcomes by mutation, failures) go to
-benchmarks/results/fuzz.{json,md}.
+Results (cases, wall-clock rate, CPU per case, worst case, peak RSS,
+outcomes by mutation, failures) go to benchmarks/results/fuzz.{json,md},
+merged with the rows of other models.
 
-Usage (long: run it niced on a shared machine):
-  nice -n 19 python benchmarks/fuzz.py --data_dir DIR/kodak \
-      [--models balle17 ...] [--cases 10000]
+Usage (long: run it niced on a shared machine; one model per process):
+  TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 nice -n 5 \
+      python benchmarks/fuzz.py --data_dir DIR/kodak \
+      [--models balle17 ...] [--cases 10000] [--max_minutes 100]
 """
 
 import argparse

@@ -20,6 +20,16 @@ PYTHON = sys.executable
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
+def load_benchmark(name):
+  """The script benchmarks/<name>.py as a module, loaded by path."""
+  import importlib.util
+  spec = importlib.util.spec_from_file_location(f"benchmark_{name}",
+                                                BENCHMARKS / f"{name}.py")
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module
+
+
 def _folder(variable, default):
   path = pathlib.Path(os.environ.get(variable) or default)
   if not path.is_dir():

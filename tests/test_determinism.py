@@ -5,26 +5,19 @@ cores). A bounded sample (a crop of one image) of benchmarks/determinism.py,
 which runs all of Kodak with 1 and 2 threads in two fresh processes."""
 
 import argparse
-import importlib.util
+import json
 
-from conftest import BENCHMARKS
+from conftest import load_benchmark
 from tfcsuite import zoo
+from tfcsuite.harness import benchmark_runs
 
 # The models/ scripts, as registered when the tests are collected (a test
 # may register a model of its own in this process only).
 MODELS = sorted(zoo.MODEL_SCRIPTS)
 
 
-def _benchmark():
-  spec = importlib.util.spec_from_file_location(
-      "determinism_benchmark", BENCHMARKS / "determinism.py")
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
-
-
 def test_same_bytes_and_pixels_in_a_fresh_1_thread_process(kodak_dir):
-  benchmark = _benchmark()
+  benchmark = load_benchmark("determinism")
   models = MODELS
   args = argparse.Namespace(data_dir=str(kodak_dir), images=["kodim23.png"],
                             crop="48x80")
@@ -32,3 +25,14 @@ def test_same_bytes_and_pixels_in_a_fresh_1_thread_process(kodak_dir):
   here = benchmark.hashes(models, args.images, args.data_dir, args.crop)
   assert sorted(child) == sorted(here) == [f"{m}/kodim23.png" for m in models]
   assert benchmark.mismatches(child, here) == []
+
+
+def test_results_of_other_models_are_kept_when_a_model_is_rerun(tmp_path):
+  out = str(tmp_path / "determinism")
+  with open(out + ".json", "w") as f:
+    json.dump(dict(models=[dict(model="npeg", images=24),
+                           dict(model="balle17", images=24)]), f)
+  rows = benchmark_runs.merge_rows(out, [dict(model="balle17", images=3),
+                                         dict(model="li18", images=24)])
+  assert rows == [dict(model="balle17", images=3), dict(model="li18", images=24),
+                  dict(model="npeg", images=24)]
