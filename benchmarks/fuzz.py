@@ -41,6 +41,7 @@ import tempfile
 import threading
 import time
 
+from tfcsuite import limits
 from tfcsuite.harness import benchmark_runs
 from tfcsuite.harness.environment import cpu_model
 
@@ -49,9 +50,21 @@ CORPUS = os.path.join(REPO, "tests", "fuzz_corpus")
 HANG = "did not end within"
 
 
-# A case still running after this long was stopped by no deadline (the
-# range-decoding one is 10 s plus 2 us per symbol): an unguarded hang.
+# A case still running after this long (plus the time a legitimate decode
+# of its declared pixels may take on a loaded machine) was stopped by no
+# deadline (the range-decoding one is 10 s plus 2 us per symbol): a hang.
 UNGUARDED_HANG_SECONDS = 300.
+UNGUARDED_HANG_SECONDS_PER_PIXEL = 1e-4
+
+
+def _watchdog_seconds(data):
+  from tfcsuite import container
+  try:
+    parsed = container.unpack(data)
+  except container.ContainerError:
+    return UNGUARDED_HANG_SECONDS
+  return (UNGUARDED_HANG_SECONDS +
+          UNGUARDED_HANG_SECONDS_PER_PIXEL * parsed.height * parsed.width)
 
 
 class _ChildRun:
@@ -92,10 +105,10 @@ class _ChildRun:
       time.sleep(1.)
       with self.lock:
         if self.current and (time.perf_counter() - self.current[2] >
-                             UNGUARDED_HANG_SECONDS):
-          kind, data, _ = self.current
+                             self.current[3]):
+          kind, data, _, seconds = self.current
           self.record(kind, "violation", data, f"did not end within "
-                      f"{UNGUARDED_HANG_SECONDS:.0f} s (no deadline)")
+                      f"{seconds:.0f} s (no deadline)")
           self.write(self.index + 1)
           os._exit(0)  # pylint: disable=protected-access
 
@@ -116,10 +129,10 @@ def run_child(args):
       break
     _save_case(os.path.dirname(args.json), run.index, kind, data)
     with run.lock:
-      run.current = (kind, data, time.perf_counter())
+      run.current = (kind, data, time.perf_counter(), _watchdog_seconds(data))
     cpu = time.process_time()
     try:
-      outcome = fuzz.check(data, models)
+      outcome = fuzz.check(data, models, args.max_pixels)
     except fuzz.ContractViolation as error:
       run.record(kind, "violation", data, error)
       continue
@@ -200,7 +213,8 @@ def fuzz_model(model, args):
       returncode = subprocess.run(
           [sys.executable, __file__, "--child", model, "--start", str(start),
            "--cases", str(args.cases), "--seed", str(args.seed),
-           "--stop_at", str(stop_at), "--data_dir", args.data_dir,
+           "--stop_at", str(stop_at), "--max_pixels", str(args.max_pixels),
+           "--data_dir", args.data_dir,
            "--corpus", args.corpus, "--json", report],
           env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")).returncode
       if os.path.exists(report):
@@ -242,8 +256,11 @@ def markdown(result):
       outcome.update(counts)
     cpu_ms = (f"{1000 * run['cpu_seconds_per_case']:.1f}"
               if "cpu_seconds_per_case" in run else "n/a")
+    limit = run.get("max_pixels", limits.MAX_PIXELS)
+    name = run["model"] + (f" (--max_pixels {limit:,})"
+                           if limit != limits.MAX_PIXELS else "")
     lines.append(
-        f"| {run['model']} | {run['cases']:,} | {run['cases_per_second']} | "
+        f"| {name} | {run['cases']:,} | {run['cases_per_second']} | "
         f"{cpu_ms} | {run['worst_case_seconds']:.2f} / "
         f"{_cell(run, 'worst_case_cpu_seconds', '.2f')} | "
         f"{_cell(run, 'peak_rss_mib', '.0f')} | {_count(outcome, 'decoded')} | "
@@ -262,6 +279,11 @@ def main():
   parser.add_argument("--max_minutes", type=float, default=float("inf"),
                       help="Stop each model after this long (the results "
                            "then hold the cases done).")
+  parser.add_argument("--max_pixels", type=int, default=limits.MAX_PIXELS,
+                      help="As decompress --max_pixels: larger declared "
+                           "images are refused (a model without shape "
+                           "fields decodes any declared size, at a cost "
+                           "that grows with it).")
   parser.add_argument("--json", help=argparse.SUPPRESS)
   parser.add_argument("--stop_at", type=float, help=argparse.SUPPRESS)
   args = parser.parse_args()
@@ -270,7 +292,7 @@ def main():
   from tfcsuite import zoo
   for name in args.models or sorted(zoo.MODEL_SCRIPTS):
     row = benchmark_runs.run_row(fuzz_model(name, args))
-    row["command"] = " ".join(sys.argv)
+    row.update(command=" ".join(sys.argv), max_pixels=args.max_pixels)
     # Re-read just before writing: another fuzz.py may have written meanwhile.
     result = dict(cpu=cpu_model(),
                   models=benchmark_runs.merge_rows(args.out, [row]))

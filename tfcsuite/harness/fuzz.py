@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from tfcsuite import UserError, coding_commands, container, zoo
+from tfcsuite import UserError, coding_commands, container, limits, zoo
 
 RAW = ("truncate", "flip_bits", "extend", "shuffle", "random_bytes")
 REPACKED = ("payload_truncate", "payload_flip", "payload_extend",
@@ -133,12 +133,12 @@ class Outcome:
   seconds: float
 
 
-def check(data, models):
-  """Decodes `data` as `decompress` would; the `Outcome`, or raises
-  `ContractViolation`."""
+def check(data, models, max_pixels=limits.MAX_PIXELS):
+  """Decodes `data` as `decompress --max_pixels` would; the `Outcome`, or
+  raises `ContractViolation`."""
   start = time.perf_counter()
   try:
-    image = coding_commands.decoded_image(data, models)
+    image = coding_commands.decoded_image(data, models, max_pixels=max_pixels)
   except UserError as error:
     message = str(error)
     if (not message or "\n" in message or "{{" in message or
