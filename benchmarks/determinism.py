@@ -143,8 +143,10 @@ def main():
     return run_child(args)
   from tfcsuite import zoo
   names = args.models or sorted(zoo.MODEL_SCRIPTS)
+  conditions = benchmark_runs.run_conditions()
   for group in [names] if args.one_process else [[name] for name in names]:
-    rows = [dict(benchmark_runs.run_row(row), command=" ".join(sys.argv))
+    rows = [dict(benchmark_runs.run_row(row, conditions),
+                 command=" ".join(sys.argv))
             for row in compare(group, args)]
     print(json.dumps(rows), flush=True)
     # Rows of other models (earlier runs) are kept, each with its command.

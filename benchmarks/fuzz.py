@@ -35,6 +35,7 @@ import os
 import random
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -113,6 +114,18 @@ class _ChildRun:
           os._exit(0)  # pylint: disable=protected-access
 
 
+_STOP = []  # Not empty once SIGTERM came: the case in progress ends the run.
+_CHILDREN = []  # The parent's running child process.
+
+
+def _stop(*_):
+  """SIGTERM: the child ends after its case, the parent after its child
+  (whose counts it keeps): `kill PARENT` stops a run with honest counts."""
+  _STOP.append(True)
+  for child in _CHILDREN:
+    child.send_signal(signal.SIGTERM)
+
+
 def run_child(args):
   """Fuzzes one model from case --start; writes its counts to --json."""
   from tfcsuite import coding_commands, image_io
@@ -122,10 +135,11 @@ def run_child(args):
   valid, layout = fuzz.valid_file(args.child, image[:64, :96], models)
   run = _ChildRun(args)
   threading.Thread(target=run.watch, daemon=True).start()
+  signal.signal(signal.SIGTERM, _stop)
   for run.index in range(args.start, args.cases):
     rng = random.Random(f"{args.seed}:{args.child}:{run.index}")
     kind, data = fuzz.mutate(valid, rng, layout)
-    if time.time() > args.stop_at:
+    if time.time() > args.stop_at or _STOP:
       break
     _save_case(os.path.dirname(args.json), run.index, kind, data)
     with run.lock:
@@ -205,18 +219,23 @@ def fuzz_model(model, args):
                peak_rss_mib=0., children=0, failures=[], counts={})
   start, stop_at = 0, time.time() + args.max_minutes * 60
   with tempfile.TemporaryDirectory() as folder:
-    while start < args.cases and time.time() < stop_at:
+    while start < args.cases and time.time() < stop_at and not _STOP:
       report = os.path.join(folder, "child.json")
       for name in ("child.json", "case"):
         if os.path.exists(os.path.join(folder, name)):
           os.remove(os.path.join(folder, name))
-      returncode = subprocess.run(
+      child = subprocess.Popen(
           [sys.executable, __file__, "--child", model, "--start", str(start),
            "--cases", str(args.cases), "--seed", str(args.seed),
            "--stop_at", str(stop_at), "--max_pixels", str(args.max_pixels),
            "--data_dir", args.data_dir,
            "--corpus", args.corpus, "--json", report],
-          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")).returncode
+          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+      _CHILDREN[:] = [child]
+      returncode = child.wait()
+      _CHILDREN.clear()
+      if not os.path.exists(report) and _STOP:
+        break  # Stopped before its first case.
       if os.path.exists(report):
         with open(report) as f:
           child = json.load(f)
@@ -290,8 +309,12 @@ def main():
   if args.child:
     return run_child(args)
   from tfcsuite import zoo
+  signal.signal(signal.SIGTERM, _stop)
+  conditions = benchmark_runs.run_conditions()
   for name in args.models or sorted(zoo.MODEL_SCRIPTS):
-    row = benchmark_runs.run_row(fuzz_model(name, args))
+    if _STOP:
+      break
+    row = benchmark_runs.run_row(fuzz_model(name, args), conditions)
     row.update(command=" ".join(sys.argv), max_pixels=args.max_pixels)
     # Re-read just before writing: another fuzz.py may have written meanwhile.
     result = dict(cpu=cpu_model(),

@@ -175,7 +175,8 @@ def main():
     return run_child(args, libfuzzer_flags)
   from tfcsuite.harness import benchmark_runs
   from tfcsuite.harness.environment import cpu_model
-  row = benchmark_runs.run_row(fuzz_model(args, libfuzzer_flags))
+  conditions = benchmark_runs.run_conditions()
+  row = benchmark_runs.run_row(fuzz_model(args, libfuzzer_flags), conditions)
   row["command"] = " ".join(sys.argv)
   print(json.dumps({k: v for k, v in row.items() if k != "counts"}))
   result = dict(cpu=cpu_model(),

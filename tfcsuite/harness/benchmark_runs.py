@@ -59,17 +59,22 @@ def write_results(out, result, markdown):
     f.write(markdown)
 
 
-def run_row(row):
-  """`row` with the conditions of its run: UTC date, the code's commit (and
+def run_conditions():
+  """What a run's rows record, taken when it starts: the code's commit (and
   whether it had local edits), the process's niceness and its TensorFlow
   thread settings from the environment."""
   from tfcsuite.harness import environment
   git = environment.git_state()
-  return dict(row, date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-              commit=(git["sha"] or "unknown")[:10] +
+  return dict(commit=(git["sha"] or "unknown")[:10] +
               (" (with local edits)" if git["dirty"] else ""),
               nice=os.nice(0),
               tf_threads=os.environ.get("TF_NUM_INTRAOP_THREADS", "default"))
+
+
+def run_row(row, conditions):
+  """`row` with the run's `conditions` and the UTC date it ended."""
+  return dict(row, **conditions,
+              date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
 
 
 def merge_rows(out, rows):
