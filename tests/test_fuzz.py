@@ -44,7 +44,8 @@ def test_mutated_files_decode_or_are_refused_in_one_line(name, valid_files,
   @given(seed=st.integers(0, 2 ** 32 - 1), kind=st.sampled_from(fuzz.MUTATIONS))
   def mutated_file(seed, kind):
     _, mutated = fuzz.mutate(data, random.Random(seed), layout, kind)
-    fuzz.check(mutated, coding_models)  # Raises on a contract violation.
+    # Raises on a contract violation.
+    fuzz.check(mutated, coding_models, fuzz.QUICK_MAX_PIXELS)
 
   mutated_file()
 
@@ -121,11 +122,12 @@ def fuzz_free_decode(data, models):
 def test_regression_corpus_is_refused_by_the_cli_in_one_line_each(tmp_path):
   files = sorted(CORPUS.glob("*.tfci"))
   assert files, "the corpus holds the cases the fuzzer found"
-  # A 1-megapixel limit: the corpus also holds files declaring large images
-  # that a model without shape fields (vaegan) decodes slowly but validly.
+  # The corpus also holds a file declaring a large image, which vaegan
+  # decodes slowly but validly.
   result = subprocess.run(
       [PYTHON, "-m", "tfcsuite.suite", "decompress", "--max_pixels",
-       "1048576", "--output_dir", str(tmp_path), *map(str, files)],
+       str(fuzz.QUICK_MAX_PIXELS), "--output_dir", str(tmp_path),
+       *map(str, files)],
       cwd=REPO_ROOT, capture_output=True,
       text=True, timeout=300,
       # Hung files are refused after 2 s instead of 10 (nothing valid here).

@@ -29,6 +29,12 @@ REPACKED = ("payload_truncate", "payload_flip", "payload_extend",
 MUTATIONS = RAW + REPACKED
 
 
+# A pixel limit that keeps every case quick: a model that stores no shape
+# (vaegan) decodes any declared size up to the limit, validly but at a cost
+# that grows with it (a 2.8 KB file declaring 3012x2514 took minutes here).
+QUICK_MAX_PIXELS = 1 << 20
+
+
 class ContractViolation(AssertionError):
   """Decoding a mutated file did something it must never do."""
 
