@@ -106,11 +106,11 @@ class Target:
       self.report()
       os._exit(0)  # pylint: disable=protected-access
     self.counts[model]["decoded" if outcome.decoded else "refused"] += 1
-    if self.cases % 50 == 0:
-      self.report()
+    self.report()
 
   def report(self):
-    """The counts so far, in --json (libFuzzer exits without returning)."""
+    """The counts so far, in --json, after every case (libFuzzer exits
+    without returning)."""
     with open(self.args.json, "w") as f:
       json.dump(dict(cases=self.cases,
                      seconds=time.perf_counter() - self.start,
@@ -132,7 +132,7 @@ def run_child(args, libfuzzer_flags):
   atheris.Fuzz()
 
 
-def fuzz_model(args, libfuzzer_flags):
+def fuzz_models(args, libfuzzer_flags):
   """Runs the fuzzer in a child process; its results row."""
   with tempfile.TemporaryDirectory() as folder:
     report = os.path.join(folder, "counts.json")
@@ -143,9 +143,13 @@ def fuzz_model(args, libfuzzer_flags):
          "--data_dir", args.data_dir, "--corpus", args.corpus,
          "--json", report, "--", *libfuzzer_flags],
         env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")).returncode
-    with open(report) as f:
-      row = dict(model=" ".join(args.models), **json.load(f))
-  row.update(cases_per_second=round(row["cases"] / row["seconds"], 2),
+    counts = dict(cases=0, seconds=0., counts={})  # If none was tried.
+    if os.path.exists(report):
+      with open(report) as f:
+        counts = json.load(f)
+  row = dict(model=" ".join(args.models), **counts)
+  row.update(cases_per_second=round(row["cases"] / max(row["seconds"], 1e-9),
+                                    2),
              max_pixels=args.max_pixels,
              exit_status=returncode, libfuzzer_flags=libfuzzer_flags,
              new_corpus_files=sorted(set(os.listdir(args.corpus)) - before))
@@ -200,7 +204,7 @@ def main():
   from tfcsuite.harness import benchmark_runs
   from tfcsuite.harness.environment import cpu_model
   conditions = benchmark_runs.run_conditions()
-  row = benchmark_runs.run_row(fuzz_model(args, libfuzzer_flags), conditions)
+  row = benchmark_runs.run_row(fuzz_models(args, libfuzzer_flags), conditions)
   row["command"] = " ".join(sys.argv)
   print(json.dumps({k: v for k, v in row.items() if k != "counts"}))
   result = dict(cpu=cpu_model(),
