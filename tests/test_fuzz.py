@@ -130,8 +130,8 @@ def test_regression_corpus_is_refused_by_the_cli_in_one_line_each(tmp_path):
        *map(str, files)],
       cwd=REPO_ROOT, capture_output=True,
       text=True, timeout=300,
-      # Hung files are refused after 2 s instead of 10 (nothing valid here).
-      env=dict(os.environ, TFCS_RANGE_DECODING_DEADLINE="2"))
+      # Hung files are refused after 1 s instead of 10 (nothing valid here).
+      env=dict(os.environ, TFCS_RANGE_DECODING_DEADLINE="1"))
   lines = result.stderr.strip().splitlines()
   assert result.returncode == 1
   assert len(lines) == len(files), result.stderr
