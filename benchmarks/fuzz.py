@@ -244,9 +244,10 @@ def fuzz_model(model, args):
       total["cases"] += child["next"] - start
       _merge(total, child)
       start = child["next"]
-  total["cases_per_second"] = round(total["cases"] / total["seconds"], 2)
+  total["cases_per_second"] = round(total["cases"] /
+                                    max(total["seconds"], 1e-9), 2)
   total["cpu_seconds_per_case"] = round(total["cpu_seconds"] /
-                                        total["cases"], 4)
+                                        max(total["cases"], 1), 4)
   print(json.dumps({k: v for k, v in total.items() if k != "counts"}),
         flush=True)
   return total
