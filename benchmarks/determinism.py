@@ -111,17 +111,19 @@ def compare(models, args):
 
 
 def markdown(result):
-  lines = ["# Determinism", "", f"CPU: {result['cpu']}; command: "
-           f"`{result['command']}`.", "",
+  lines = ["# Determinism", "", f"CPU: {result['cpu']}. Each row's command, "
+           f"commit and niceness are in determinism.json; its two children "
+           f"run 1 and 2 TensorFlow threads.", "",
            "Compress pairs: each image twice in each process, and the 1- vs "
            "2-thread files; decode pairs: the pixels decoded in the two "
            "fresh processes.", "",
            "| model | images | compress pairs | decode pairs | mismatches | "
-           "seconds |", "|---|---|---|---|---|---|"]
+           "seconds | date | commit |", "|---|---|---|---|---|---|---|---|"]
   for row in result["models"]:
     lines.append(f"| {row['model']} | {row['images']} | "
                  f"{row['compress_pairs']} | {row['decode_pairs']} | "
-                 f"{len(row['mismatches'])} | {row['seconds']} |")
+                 f"{len(row['mismatches'])} | {row['seconds']} | "
+                 f"{row.get('date', 'n/a')} | {row.get('commit', 'n/a')} |")
   return "\n".join(lines) + "\n"
 
 
@@ -140,11 +142,16 @@ def main():
   if args.child:
     return run_child(args)
   from tfcsuite import zoo
-  result = dict(cpu=cpu_model(), command=" ".join(sys.argv), models=[])
   names = args.models or sorted(zoo.MODEL_SCRIPTS)
+  conditions = benchmark_runs.run_conditions()
   for group in [names] if args.one_process else [[name] for name in names]:
-    result["models"] += compare(group, args)
-    print(json.dumps(result["models"][-len(group):]), flush=True)
+    rows = [dict(benchmark_runs.run_row(row, conditions),
+                 command=" ".join(sys.argv))
+            for row in compare(group, args)]
+    print(json.dumps(rows), flush=True)
+    # Rows of other models (earlier runs) are kept, each with its command.
+    result = dict(cpu=cpu_model(),
+                  models=benchmark_runs.merge_rows(args.out, rows))
     benchmark_runs.write_results(args.out, result, markdown(result))
 
 

@@ -256,7 +256,8 @@ class Li18(trainable.TrainableModel, coding.CodingModel):
 
   metric_names = ("loss", "mse", "bpp", "map_mean", "kept_bpp")
   layout = coding.Layout(strings=("levels", "bits"),
-                         integers=(("code_shape", 2), ("bit_contexts", 1)))
+                         integers=(("code_shape", 2), ("bit_contexts", 1)),
+                         strides=(("code_shape", STRIDE),))
 
   def __init__(self, config, weights=None):
     super().__init__()

@@ -57,3 +57,34 @@ def write_results(out, result, markdown):
     json.dump(result, f, indent=1)
   with open(out + ".md", "w") as f:
     f.write(markdown)
+
+
+def run_conditions():
+  """What a run's rows record, taken when it starts: the code's commit (and
+  whether it had local edits), the process's niceness and its TensorFlow
+  thread settings from the environment."""
+  from tfcsuite.harness import environment
+  git = environment.git_state()
+  return dict(commit=(git["sha"] or "unknown")[:10] +
+              (" (with local edits)" if git["dirty"] else ""),
+              nice=os.nice(0),
+              tf_threads=os.environ.get("TF_NUM_INTRAOP_THREADS", "default"))
+
+
+def run_row(row, conditions):
+  """`row` with the run's `conditions` and the UTC date it ended."""
+  return dict(row, **conditions,
+              date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
+
+
+def merge_rows(out, rows):
+  """The "models" rows of OUT.json, as on disk now, with those of the
+  models in `rows` replaced by `rows`: each model's row keeps the run that
+  made it, and runs of other models writing meanwhile are not lost."""
+  kept = []
+  if os.path.exists(out + ".json"):
+    with open(out + ".json") as f:
+      kept = json.load(f)["models"]
+  names = {row["model"] for row in rows}
+  return sorted([row for row in kept if row["model"] not in names] + rows,
+                key=lambda row: row["model"])
