@@ -103,9 +103,11 @@ def test_models_shows_committed_kodak_means(models_text):
   # The committed run recorded these weights' fingerprint: no "†".
   assert _row(models_text, "balle17", ["lambda0.01", "(default)"])[2:] == [
       f"{shipped.fingerprint:08x}", "-", f"{bpp:.3f}", f"{psnr:.2f}"]
-  bpp, psnr = _committed_point("jiang17/kodak.json", "jiang17", "rgb-q10")
+  # The newest committed run with jiang17 (every model at once) recorded
+  # its fingerprint too.
+  bpp, psnr = _committed_point("kodak.json", "jiang17", "rgb-q10")
   assert _row(models_text, "jiang17", ["--quality", "10"])[2:] == [
-      f"{bpp:.3f}†", f"{psnr:.2f}†"]
+      f"{bpp:.3f}", f"{psnr:.2f}"]
 
 
 def test_models_shows_a_dash_where_nothing_was_measured(models_text):
@@ -168,6 +170,19 @@ def test_a_retrained_checkpoint_takes_no_number_without_fingerprint(
       dict(checkpoint="lambda0.01", config=ckpt.config)])
   [point] = shipped_results.kodak_means(script, ckpt, [path])
   assert point.kodak is None
+
+
+def test_a_run_without_fingerprints_counts_for_a_never_retrained_one(
+    tmp_path):
+  """Marked "†" by `tfcs models`: matched by name, configuration, options."""
+  script = zoo.load_script("balle17")
+  ckpt = checkpoint.load(zoo.shipped_folder("balle17", "lambda0.0008"))
+  assert not zoo.has_replaced_versions("balle17", "lambda0.0008")
+  path = _harness_run(tmp_path / "run.json", "2026-01-01 00:00 UTC", [
+      dict(checkpoint="lambda0.0008", config=ckpt.config)])
+  [point] = shipped_results.kodak_means(script, ckpt, [path])
+  assert (point.kodak.bpp, point.kodak.psnr) == (0.5, 30.)
+  assert not point.kodak.fingerprint_checked
 
 
 # ---------------------------------------------------------------------- info
