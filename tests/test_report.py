@@ -193,3 +193,25 @@ def test_progress_file_without_a_field_is_refused(tmp_path):
   broken.write_text(json.dumps([{"model": "balle17", "kodak_L": 1.2}]))
   with pytest.raises(UserError, match="lacks checkpoint, training_hours"):
     training_progress.read(broken)
+
+
+def test_entries_of_one_training_run_form_one_curve():
+  entries = [dict(model="balle18", checkpoint=str(h), training_hours=h,
+                  kodak_L=2. / h, bd_rate_vs_jpeg420=None, curve=curve)
+             for h, curve in ((2., "run b"), (1., "run b"), (1.5, "run a"))]
+  entries.append(dict(model="balle17", checkpoint="x", training_hours=1.,
+                      kodak_L=1.2, bd_rate_vs_jpeg420=-13.4))
+  grouped = training_progress.curves(entries)
+  assert list(grouped) == ["run b", "run a", "balle17"]
+  assert [e["training_hours"] for e in grouped["run b"]] == [1., 2.]
+
+
+def test_learning_curve_fit_recovers_a_power_law_and_inverts_it():
+  hours = [0.25, 0.5, 1., 2., 3.]
+  fit = training_progress.fit_learning_curve(
+      hours, [1.1 + 0.6 * h ** -0.7 for h in hours])
+  assert fit == pytest.approx((1.1, 0.6, 0.7), rel=1e-4)
+  assert training_progress.hours_to_reach(fit, 1.1 + 0.6 * 8 ** -0.7) == (
+      pytest.approx(8., rel=1e-3))
+  assert training_progress.hours_to_reach(fit, 1.05) == float("inf")
+  assert training_progress.fit_learning_curve(hours[:3], [3., 2., 1.5]) is None

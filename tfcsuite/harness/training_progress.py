@@ -8,12 +8,18 @@ Reads a list of measurements, one per checkpoint that was evaluated,
 (`kodak_L` is the harness's RD loss L = mean bpp + λ · mean MSE of the
 model's λ 0.01 checkpoint; `bd_rate_vs_jpeg420` the whole curve's BD-rate in
 percent, null when it has none; optionally `set_training_hours`, the whole
-curve's training time, at which the BD-rate is plotted) and plots both
-against CPU-hours of training.
+curve's training time, at which the BD-rate is plotted; optionally `curve`,
+the training run the entry belongs to: entries of one curve are joined by a
+line, default one curve per model) and plots both against CPU-hours of
+training. A curve of at least 4 L measurements also gets its fitted learning
+curve L(h) = a + b h^-c, drawn dashed to twice its last hour: an
+extrapolation of the trend, marked as such.
 """
 
 import io
 import json
+
+import numpy as np
 
 from tfcsuite import UserError, image_io
 
@@ -44,6 +50,42 @@ def _set_hours(entry):
   return entry.get("set_training_hours") or entry["training_hours"]
 
 
+def curves(entries):
+  """Curve label -> its entries in order of training hours."""
+  labels = dict.fromkeys(e.get("curve", e["model"]) for e in entries)
+  return {label: sorted((e for e in entries
+                         if e.get("curve", e["model"]) == label),
+                        key=lambda e: e["training_hours"])
+          for label in labels}
+
+
+def fit_learning_curve(hours, losses):
+  """(a, b, c) of L(h) = a + b * h**-c fitted by least squares, or None
+  with fewer than 4 points or no convergence. a is the loss the trend
+  approaches; `hours_to_reach` inverts it."""
+  if len(hours) < 4:
+    return None
+  from scipy import optimize
+  hours, losses = np.asarray(hours, float), np.asarray(losses, float)
+  start = (0.9 * losses.min(), (losses.max() - losses.min()) or 1., 1.)
+  try:
+    params, _ = optimize.curve_fit(
+        lambda h, a, b, c: a + b * h ** -c, hours, losses, p0=start,
+        bounds=([0., 0., 0.05], [np.inf, np.inf, 5.]), maxfev=20000)
+  except (RuntimeError, ValueError):
+    return None
+  return tuple(float(p) for p in params)
+
+
+def hours_to_reach(fit, loss):
+  """Training hours at which the fitted curve reaches `loss` (inf if its
+  asymptote a is not below it)."""
+  a, b, c = fit
+  if loss <= a:
+    return float("inf")
+  return float((b / (loss - a)) ** (1. / c))
+
+
 def write_plot(entries, path):
   """Writes the PNG: L and BD-rate vs training hours, a line per model."""
   import matplotlib
@@ -52,17 +94,24 @@ def write_plot(entries, path):
 
   figure, (loss_axes, rate_axes) = plt.subplots(1, 2, figsize=(10, 4),
                                                 dpi=100)
-  models = list(dict.fromkeys(entry["model"] for entry in entries))
-  for model in models:
-    rows = sorted((e for e in entries if e["model"] == model),
-                  key=lambda e: e["training_hours"])
+  right = max(_set_hours(e) for e in entries)
+  for label, rows in curves(entries).items():
     hours = [e["training_hours"] for e in rows]
-    loss_axes.plot(hours, [e["kodak_L"] for e in rows], marker="o",
-                   label=model)
+    losses = [e["kodak_L"] for e in rows]
+    line, = loss_axes.plot(hours, losses, marker="o", label=label)
+    fit = fit_learning_curve(hours, losses)
+    if fit:
+      trend = np.linspace(min(hours), 2 * max(hours), 100)
+      a, b, c = fit
+      loss_axes.plot(trend, a + b * trend ** -c, "--", color=line.get_color(),
+                     linewidth=0.8, label=f"{label}: fit {a:.3f} + "
+                     f"{b:.3f} h^-{c:.2f} (extrapolated)")
+      right = max(right, 2 * max(hours))
     rated = [e for e in rows if e["bd_rate_vs_jpeg420"] is not None]
-    rate_axes.plot([_set_hours(e) for e in rated],
-                   [e["bd_rate_vs_jpeg420"] for e in rated], marker="o",
-                   label=model)
+    if rated:
+      rate_axes.plot([_set_hours(e) for e in rated],
+                     [e["bd_rate_vs_jpeg420"] for e in rated], marker="o",
+                     color=line.get_color(), label=label)
     for e in rated:
       rate_axes.annotate(f"{e['bd_rate_vs_jpeg420']:+.1f} %",
                          (_set_hours(e), e["bd_rate_vs_jpeg420"]),
@@ -74,7 +123,7 @@ def write_plot(entries, path):
   for axes in (loss_axes, rate_axes):
     axes.set_xlabel("training time (CPU-hours)")
     # Room on the right for the last point's label.
-    axes.set_xlim(0, 1.15 * max(_set_hours(e) for e in entries))
+    axes.set_xlim(0, 1.15 * right)
     axes.grid(True, alpha=0.3)
     axes.legend(fontsize=8)
   figure.suptitle("Checkpoint campaign: Kodak quality against training time")
