@@ -26,10 +26,12 @@ Usage:
 
 import argparse
 import os
+import sys
 
 import numpy as np
 
-from tfcsuite import UserError, checkpoint, container, image_io, metrics
+from tfcsuite import UserError, checkpoint, container, exit_status, image_io
+from tfcsuite import metrics
 from tfcsuite.zoo import CHECKPOINTS
 from tfcsuite.datasets import kodak
 from tfcsuite.harness import results_files
@@ -209,7 +211,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-  try:
-    main()
-  except UserError as error:
-    raise SystemExit(f"jiang17_grayscale.py: error: {error}") from None
+  sys.exit(exit_status(main, "jiang17_grayscale.py"))

@@ -21,12 +21,13 @@ Usage:
 
 import math
 import os
+import sys
 import time
 
 import numpy as np
 
-from tfcsuite import UserError, checkpoint, cli, coding, container, image_io
-from tfcsuite import metrics, zoo
+from tfcsuite import UserError, checkpoint, cli, coding, container, exit_status
+from tfcsuite import image_io, metrics, zoo
 from tfcsuite.datasets import kodak
 from tfcsuite.harness import results_files, run_flags
 
@@ -152,7 +153,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-  try:
-    main()
-  except UserError as error:
-    raise SystemExit(f"vaegan_table.py: error: {error}") from None
+  sys.exit(exit_status(main, "vaegan_table.py"))

@@ -13,3 +13,17 @@ class UserError(Exception):
 def count(number, noun):
   """"1 image", "24 images", "1,500 steps": a number and its noun."""
   return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+
+def exit_status(main, prog, *args):
+  """Runs a command-line tool's `main(*args)`; its exit status. A UserError
+  becomes one line `prog: error: ...` and status 1, Ctrl-C status 130."""
+  import sys
+  try:
+    return main(*args) or 0
+  except UserError as error:
+    print(f"{prog}: error: {error}", file=sys.stderr)
+    return 1
+  except KeyboardInterrupt:
+    print(f"{prog}: interrupted", file=sys.stderr)
+    return 130

@@ -37,6 +37,7 @@ import tempfile
 import zlib
 
 from tfcsuite import UserError, archive_sources, checkpoint as checkpoint_lib
+from tfcsuite import exit_status
 from tfcsuite import zoo
 from tfcsuite.archive_sources import MIRROR_VARIABLE, mismatch
 
@@ -221,12 +222,8 @@ def main(argv=None):
   parser.add_argument("folders", nargs="*", help="Checkpoint folders.")
   parser.add_argument("--export", metavar="DIR",
                       help="Write every archived checkpoint to a mirror DIR.")
-  try:
-    print("\n".join(_run(parser.parse_args(argv))))
-  except UserError as error:
-    print(f"error: {error}", file=sys.stderr)
-    return 1
-  return 0
+  args = parser.parse_args(argv)
+  return exit_status(lambda: print("\n".join(_run(args))), parser.prog)
 
 
 if __name__ == "__main__":

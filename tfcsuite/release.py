@@ -28,7 +28,7 @@ import sys
 
 import numpy as np
 
-from tfcsuite import UserError, archive, checkpoint, zoo
+from tfcsuite import UserError, archive, checkpoint, exit_status, zoo
 
 
 def half_precision_kernels(weights):
@@ -136,17 +136,16 @@ def main(argv=None):
   parser.add_argument("--float32", action="store_true",
                       help="Keep convolution kernels in float32.")
   args = parser.parse_args(argv)
-  try:
-    zoo.load_script(args.model)
-    before = shipped_index(args.model)
-    for folder in ship(args.model, args.release, dict(args.checkpoints),
-                       args.withdraw, args.float32):
-      print(f"{folder}: {checkpoint.fingerprint_of(folder):08x}")
-    archive_replaced(args.model, before)
-  except UserError as error:
-    print(f"error: {error}", file=sys.stderr)
-    return 1
-  return 0
+  return exit_status(_release, parser.prog, args)
+
+
+def _release(args):
+  zoo.load_script(args.model)
+  before = shipped_index(args.model)
+  for folder in ship(args.model, args.release, dict(args.checkpoints),
+                     args.withdraw, args.float32):
+    print(f"{folder}: {checkpoint.fingerprint_of(folder):08x}")
+  archive_replaced(args.model, before)
 
 
 if __name__ == "__main__":
