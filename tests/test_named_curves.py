@@ -78,3 +78,15 @@ def test_one_curve_name_for_two_models_is_refused(kodak_dir, tmp_path,
               ) == 1
   assert "curve 'mine' already holds checkpoints of model 'balle17'" in (
       capsys.readouterr().err)
+
+
+def test_a_model_left_without_checkpoints_says_how_to_measure_named_curves(
+    kodak_dir, tmp_path, capsys):
+  assert kodak_cli.main([
+      "--models", "balle17", "--no_shipped_checkpoints", "--codecs", "none",
+      "--checkpoint", f"balle17:mine={SHIPPED / 'lambda0.01'}",
+      "--data_dir", str(kodak_dir), "--out", str(tmp_path), "--quiet"]) == 1
+  error = capsys.readouterr().err
+  assert error.count("\n") == 1
+  assert "--no_shipped_checkpoints leaves it none" in error
+  assert "--models none to measure named curves alone" in error

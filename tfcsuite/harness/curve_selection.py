@@ -172,8 +172,12 @@ def model_curves(args):
     paths += extra.get(name, [])
     if not paths:
       if explicit or name in extra:
-        raise UserError(f"model {name!r} has no checkpoint under "
-                        f"checkpoints/{name}/; pass --checkpoint {name}=PATH")
+        where = ("--no_shipped_checkpoints leaves it none"
+                 if args.no_shipped_checkpoints else
+                 f"none is under checkpoints/{name}/")
+        raise UserError(f"model {name!r} has no checkpoint to measure "
+                        f"({where}); pass --checkpoint {name}=PATH, or "
+                        f"--models none to measure named curves alone")
       print(f"kodak.py: note: model {name!r} has no shipped checkpoint; "
             f"skipped", file=sys.stderr)
       continue
