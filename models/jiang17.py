@@ -476,10 +476,10 @@ class Jiang2017(trainable.TrainableModel, coding.CodingModel):
     decoded = tf.io.decode_jpeg(fields["jpeg"], channels=self.channels,
                                 dct_method=DCT_METHOD)
     compact = tf.cast(decoded, tf.float32)[None] / 255.
-    image = self.reconstruction(compact, shape)
+    image = self.restored_image(compact, shape)
     return image if self.channels == 3 else image[..., 0]
 
-  def reconstruction(self, compact, shape):
+  def restored_image(self, compact, shape):
     """The decoded compact image (1, h, w, C) in [0, 1], upsampled to
     `shape` and restored by the RecCNN: the uint8 image (H, W, C).
 
