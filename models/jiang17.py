@@ -87,7 +87,8 @@ import functools
 import numpy as np
 import tensorflow as tf
 
-from tfcsuite import UserError, cli, coding, config, metrics, trainable, zoo
+from tfcsuite import (UserError, cli, coding, config, metrics, tiling,
+                      trainable, zoo)
 
 DCT_METHOD = "INTEGER_ACCURATE"  # libjpeg's accurate integer IDCT, everywhere.
 JPEG_QUALITY = cli.number_in_range(int, 1, 100, what="JPEG quality")
@@ -125,6 +126,7 @@ class ReflectConv(tf.keras.layers.Layer):
 
   def __init__(self, filters, strides=1, zero_init=False, name=None):
     super().__init__(name=name)
+    self.strides = strides
     # Named as its wrapper, so the checkpoint key is "<net>/conv_0/kernel".
     self.conv = tf.keras.layers.Conv2D(
         filters, 3, strides=strides, padding="valid", name=name,
@@ -132,6 +134,14 @@ class ReflectConv(tf.keras.layers.Layer):
 
   def call(self, x):
     return self.conv(tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], "REFLECT"))
+
+  @property
+  def tiling_step(self):
+    """Kernel radius, down and up strides (`tfcsuite.tiling`): those of a
+    "same" 3x3 convolution, output j centred on input s j. A tile's
+    reflected edge is wrong only where zeros would be: within the
+    receptive field, which the tiles' margin covers."""
+    return 1, self.strides, 1
 
 
 def _batch_norm(name):
@@ -168,6 +178,12 @@ class ComCNN(tf.keras.layers.Layer):
     return (_run_stages(self.stages, x, training) +
             tf.nn.avg_pool2d(x, 2, 2, padding="SAME"))
 
+  def tiling_layers(self):
+    """What large images are tiled by (`tfcsuite.tiling`): the
+    convolutions; BN in inference and ReLU are pointwise, and the mean pool
+    stays within the 2x2 cells of the stride-2 grid."""
+    return [s for s in self.stages if isinstance(s, ReflectConv)]
+
 
 class RecCNN(tf.keras.layers.Layer):
   """Upsampled decoded compact image to the reconstruction, residually."""
@@ -186,6 +202,15 @@ class RecCNN(tf.keras.layers.Layer):
   def call(self, upsampled, training):
     # Residual learning (section III.A).
     return upsampled + _run_stages(self.stages, upsampled, training)
+
+  @property
+  def tiling_step(self):
+    """Kernel radius, down and up strides (`tfcsuite.tiling`): its stride-1
+    3x3 convolutions reach one pixel further each (BN in inference and ReLU
+    are pointwise); stated as a whole, the margin is not one pixel of slack
+    per layer wider, which would cost 15% more tile area."""
+    depth = sum(isinstance(s, ReflectConv) for s in self.stages)
+    return depth, 1, 1
 
 
 def to_uint8(images):
@@ -216,6 +241,44 @@ def jpeg_round_trip(compact, quality):
 def upsample(compact, size):
   """Bicubic interpolation to the original size (as MATLAB's imresize)."""
   return tf.image.resize(compact, size, method="bicubic")
+
+
+class UpsampledTiles:
+  """`upsample(compact, size)`, computed only where sliced: what
+  `tiling.apply_tiled` reads its tiles from, as `[:, rows, columns, :]`.
+
+  A slice is interpolated from the compact pixels within its kernel's reach
+  (2 on each side, plus slack) by TF's `ScaleAndTranslate`, with the scale
+  and offset of the whole image and the same Keys cubic kernel (a = -0.5)
+  as `tf.image.resize`, which also drops taps beyond the image edges: at an
+  exact 2x the same numbers; at other sizes (odd sides) within float
+  rounding of the sampling positions (2e-4 of [0, 1] at 599 pixels,
+  measured).
+  """
+
+  def __init__(self, compact, size):
+    self.compact = compact
+    self.shape = (compact.shape[0], size[0], size[1], compact.shape[3])
+
+  def _span(self, axis, index):
+    """(first, end) compact pixels for output slice `index` along `axis`,
+    and the sampling scale and translation of that crop."""
+    start, stop, _ = index.indices(self.shape[axis])
+    scale = self.shape[axis] / self.compact.shape[axis]
+    reach = lambda o: (o + .5) / scale - .5  # Compact coordinate of o.
+    first = max(int(np.floor(reach(start))) - 3, 0)
+    end = min(int(np.floor(reach(stop - 1))) + 4, self.compact.shape[axis])
+    return (first, end), stop - start, scale, first * scale - start
+
+  def __getitem__(self, index):
+    _, rows, columns, _ = index
+    (top, bottom), height, row_scale, row_shift = self._span(1, rows)
+    (left, right), width, column_scale, column_shift = self._span(2, columns)
+    return tf.raw_ops.ScaleAndTranslate(
+        images=self.compact[:, top:bottom, left:right],
+        size=[height, width], scale=[row_scale, column_scale],
+        translation=[row_shift, column_shift], kernel_type="keyscubic",
+        antialias=False)
 
 
 def grayscale(images):
@@ -372,15 +435,25 @@ class Jiang2017(trainable.TrainableModel, coding.CodingModel):
       raise UserError(f"JPEG quality must be 1..100, not {quality}")
     if min(image.shape[0], image.shape[1]) < 2:
       raise UserError("image must be at least 2x2 pixels")
-    jpeg = tf.io.encode_jpeg(self.compact_image(image), quality=quality,
-                             optimize_size=True)
+    jpeg = tf.io.encode_jpeg(self.whole_compact_image(image),
+                             quality=quality, optimize_size=True)
     return dict(jpeg=jpeg, quality=[quality])
+
+  def whole_compact_image(self, image):
+    """`compact_image` of an image of any size: a large one goes through the
+    ComCNN in tiles (`tfcsuite.tiling`; its 64-channel full-resolution
+    activations are 6 GB each on 24 megapixels). The JPEG codes it whole."""
+    geometry = tiling.Geometry.of([self.comcnn])
+    if not tiling.should_tile(geometry, (1,) + image.shape):
+      return self.compact_image(image)
+    return tiling.apply_tiled(lambda tile: self.compact_image(tile[0])[None],
+                              np.asarray(image)[None], geometry)[0]
 
   def illustrations(self, image):
     """The compact image and its JPEG (at the default quality) as the file
     stores it, decoded: what the RecCNN starts from."""
     quality = CompressOptions().quality
-    compact = self.compact_image(image)
+    compact = self.whole_compact_image(image)
     jpeg = self.compress(image, quality=quality)["jpeg"]
     decoded = tf.io.decode_jpeg(jpeg, channels=self.channels,
                                 dct_method=DCT_METHOD)
@@ -404,9 +477,25 @@ class Jiang2017(trainable.TrainableModel, coding.CodingModel):
     decoded = tf.io.decode_jpeg(fields["jpeg"], channels=self.channels,
                                 dct_method=DCT_METHOD)
     compact = tf.cast(decoded, tf.float32)[None] / 255.
-    x_hat = self.reccnn(upsample(compact, shape), training=False)
-    image = coding.reconstructed_image(x_hat * 255., shape)
+    image = self.restored_image(compact, shape)
     return image if self.channels == 3 else image[..., 0]
+
+  def restored_image(self, compact, shape):
+    """The decoded compact image (1, h, w, C) in [0, 1], upsampled to
+    `shape` and restored by the RecCNN: the uint8 image (H, W, C).
+
+    A large image goes through both in tiles (`tfcsuite.tiling`), each tile
+    upsampled from the compact pixels it needs and converted to 8 bits: one
+    RecCNN activation of 24 megapixels is 6 GB, the upsampled image 288 MB.
+    """
+    upsampled = UpsampledTiles(compact, shape)
+    geometry = tiling.Geometry.of([self.reccnn])
+    if not tiling.should_tile(geometry, upsampled.shape):
+      x_hat = self.reccnn(upsample(compact, shape), training=False)
+      return coding.reconstructed_image(x_hat * 255., shape)
+    return coding.reconstructed_image(tiling.apply_tiled(
+        lambda tile: coding.to_uint8(self.reccnn(tile, training=False) * 255.),
+        upsampled, geometry), shape)
 
 
 def operating_points(checkpoint):

@@ -203,6 +203,17 @@ def plane_contexts(before, two_before):
   return tf.cast(tf.round(context), tf.int32)
 
 
+def plane_rows(k, before, two_before, coded, order0):
+  """Table rows of the coded bits of plane k (where `coded`, (h, w) bool),
+  in row-major order, given the known bits (h, w) int32, 0 where masked, of
+  planes k-1 and k-2: the rows `bit_contexts` gives, one plane at a time."""
+  if order0:
+    return tf.fill([tf.reduce_sum(tf.cast(coded, tf.int32))], k)
+  context = plane_contexts(tf.cast(before, tf.float32)[None, :, :, None],
+                           tf.cast(two_before, tf.float32)[None, :, :, None])
+  return (k * BIT_CONTEXTS + context[0, :, :, 0])[coded]
+
+
 def bit_contexts(bits, mask):
   """Table row (channel * 36 + context) of every bit; (b, h, w, n) {0, 1}.
 
@@ -352,21 +363,16 @@ class Li18(trainable.TrainableModel, coding.CodingModel):
   def _code(self, image):
     """Bits (h, w, n) and levels (h, w), int32, of a uint8 image."""
     height, width = image.shape[:2]
-    padded = np.pad(image, [(0, -height % STRIDE), (0, -width % STRIDE),
-                            (0, 0)], mode="edge")
-    e, p = self.analysis(padded[None], before=lambda x: (
+    if height % STRIDE or width % STRIDE:  # (np.pad copies even 0 pixels.)
+      image = np.pad(image, [(0, -height % STRIDE), (0, -width % STRIDE),
+                             (0, 0)], mode="edge")
+    e, p = self.analysis(image[None], before=lambda x: (
         tf.cast(x, tf.float32) - 127.5) / 127.5)
     return tf.cast(e[0] > .5, tf.int32), tf.cast(self.levels_of(p[0]), tf.int32)
 
   def _mask(self, levels):
     return tf.cast(channel_mask(kept_channels(levels, self.config),
                                 self.config.code_channels), tf.int32)
-
-  def _bit_rows(self, bits, mask, order0):
-    if order0:
-      return tf.broadcast_to(tf.range(bits.shape[-1]), bits.shape)
-    return bit_contexts(tf.cast(bits, tf.float32)[None],
-                        tf.cast(mask, tf.float32)[None])[0]
 
   def compress(self, image, bit_contexts="neighbours"):
     bits, levels = self._code(image)
@@ -379,13 +385,19 @@ class Li18(trainable.TrainableModel, coding.CodingModel):
         tf.concat([levels[m] for m in order], 0))
     level_string = tfc.entropy_encode_finalize(handle)
     order0 = bit_contexts == "order0"
-    mask = self._mask(levels)
-    coded = tf.transpose(mask, (2, 0, 1)) > 0  # Plane by plane.
-    rows = tf.transpose(self._bit_rows(bits, mask, order0), (2, 0, 1))
     table = self.tables["order0_model" if order0 else "bit_model"]
     handle = tfc.create_range_encoder([], table)
-    handle = tfc.entropy_encode_index(
-        handle, rows[coded], tf.transpose(bits, (2, 0, 1))[coded])
+    # Plane by plane, as the decoder decodes them: the table rows of all
+    # planes at once took a dozen int32 copies of the code, 1.2 GB on 24
+    # megapixels. The range coder's state carries over from call to call.
+    kept = kept_channels(levels, self.config)
+    known = [tf.zeros_like(levels)] * 2  # Planes k-2 and k-1, masked.
+    for k in range(self.config.code_channels):
+      coded, plane = kept > k, bits[..., k]
+      handle = tfc.entropy_encode_index(
+          handle, plane_rows(k, known[1], known[0], coded, order0),
+          plane[coded])
+      known = [known[1], tf.where(coded, plane, 0)]
     return dict(levels=level_string, bits=tfc.entropy_encode_finalize(handle),
                 code_shape=levels.shape, bit_contexts=int(order0))
 
@@ -410,21 +422,15 @@ class Li18(trainable.TrainableModel, coding.CodingModel):
     coded = tf.transpose(mask, (2, 0, 1)) > 0
     known = [tf.zeros((height, width), tf.int32)] * 2  # Planes -2 and -1.
 
-    def plane_rows(k, planes):
+    def rows(k, planes):
       if planes:
         known.append(tf.scatter_nd(tf.where(coded[k - 1]), planes[-1],
                                    (height, width)))
-      if order0:
-        context = tf.zeros((height, width), tf.int32)
-      else:
-        context = plane_contexts(
-            tf.cast(known[-1], tf.float32)[None, :, :, None],
-            tf.cast(known[-2], tf.float32)[None, :, :, None])[0, :, :, 0]
-      return (k * (1 if order0 else BIT_CONTEXTS) + context)[coded[k]]
+      return plane_rows(k, known[-1], known[-2], coded[k], order0)
 
     table = self.tables["order0_model" if order0 else "bit_model"]
     handle = tfc.create_range_decoder(string, table)
-    handle, planes = entropy.decode_planes(handle, channels, plane_rows)
+    handle, planes = entropy.decode_planes(handle, channels, rows)
     _check_finished(handle)
     return tf.stack([tf.scatter_nd(tf.where(coded[k]), planes[k],
                                    (height, width))
