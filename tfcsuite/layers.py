@@ -110,6 +110,10 @@ class Transform(tf.keras.layers.Layer):
       return self.apply(x)
     return super().__call__(x, *args, **kwargs)
 
+  def untiled(self, x):
+    """`self(x)`, never tiled: a tensor (e.g. to differentiate)."""
+    return super().__call__(x)
+
   def apply(self, x, before=None, after=None):
     """`after(self(before(x)))` for pointwise `before` and `after` (None:
     none), e.g. the scaling of pixels. On a large eager input all three run
