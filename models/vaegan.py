@@ -48,6 +48,9 @@ compression ratio of elements, not a file):
   * Images are edge-padded to a multiple of 4 and at least 12 pixels a
     side (the generator's first valid 3x3 conv needs a 3x3 latent); the
     reconstruction is cropped.
+  * Large images (`tfcsuite.tiling`) run through the encoder and generator
+    in overlapping tiles, with the same result up to float rounding; the
+    latent optimization then runs tile by tile (below).
 
 Deviations from the seed:
   * The seed's discriminator update scores the fake pair twice (as "real"
@@ -66,6 +69,9 @@ Deviations from the seed:
   * Data and budget: random crops of BSDS500 instead of 218x178 centre
     crops of Flickr8k/30k; far fewer steps (each checkpoint's manifest has
     its command, steps and time).
+  * On a tiled image, each latent tile (with the generator's margin, 13
+    latents) is optimized alone on its pixels' share of the image's MSE
+    and its core kept: exact for the first step, then approximate.
   * `--adversarial_weight` scales the GAN term (seed: 1). Our checkpoints
     start with a run at 0 (the seed's 2 L1 alone, which skips the
     discriminator and its cost) and continue from it with the GAN term
@@ -78,12 +84,13 @@ Usage:
 """
 
 import dataclasses
+import fractions
 
 import numpy as np
 import tensorflow as tf
 import tensorflow_compression as tfc
 
-from tfcsuite import cli, coding, config, layers, trainable, zoo
+from tfcsuite import cli, coding, config, layers, tiling, trainable, zoo
 from tfcsuite import weights as weights_lib
 
 STRIDE = 4  # Image pixels per latent element along each side.
@@ -96,6 +103,14 @@ SMOOTHING = 2. ** -12  # Probability mass spread over all levels.
 LABEL_SMOOTHING = 0.1
 ILLUSTRATED_STEPS = 10  # Latent optimization steps shown by `illustrations`.
 L1_WEIGHT = 2.
+# The generator's tiles are half the configured side: its last activations
+# have 256 channels at full resolution (a 616x616 tile's are 389 MB; with
+# 512-pixel tiles a 3012x2514 decode peaked at 1,570 MiB, with 256 at 1,129).
+GENERATOR_TILE_FRACTION = .5
+# Latent optimization tiles are this many times smaller on a side than the
+# generator's: the gradient keeps several times the activations of the
+# forward pass.
+OPTIMIZATION_TILE_DIVISOR = 2
 
 
 @dataclasses.dataclass
@@ -138,6 +153,27 @@ class ResidualBlock(tf.keras.layers.Layer):
   def call(self, x):
     return x + self.conv_b(tf.nn.leaky_relu(self.conv_a(x), 0.01))
 
+  def tiling_layers(self):
+    """What large images are tiled by (`tfcsuite.tiling`)."""
+    return [self.conv_a, self.conv_b]
+
+
+class ReflectionPadding2D(tf.keras.layers.Layer):
+  """Pads both spatial axes by `pad` pixels mirrored about the edge one."""
+
+  def __init__(self, pad):
+    super().__init__()
+    self.pad = pad
+
+  @property
+  def tiling_padding(self):
+    """Pixels added before and after (`tfcsuite.tiling`)."""
+    return self.pad, self.pad
+
+  def call(self, x):
+    pads = [[0, 0], [self.pad, self.pad], [self.pad, self.pad], [0, 0]]
+    return tf.pad(x, pads, "REFLECT")
+
 
 def _blocks():
   return [ResidualBlock(128, f"block_{i}") for i in range(3)]
@@ -166,10 +202,9 @@ def generator():
       conv(32, 3, name="conv_1"), _leaky(0.01), pad,
       up(256, 2, strides=2, name="up_1"),
       conv(16, 3, name="conv_2"), _leaky(0.01),
-      tf.keras.layers.Lambda(
-          lambda x: tf.pad(x, [[0, 0], [2, 2], [2, 2], [0, 0]], "REFLECT")),
+      ReflectionPadding2D(2),
       conv(3, 3, activation="tanh", name="conv_3"),
-  ], name="generator")
+  ], name="generator", tile_fraction=GENERATOR_TILE_FRACTION)
 
 
 class Discriminator(tf.keras.layers.Layer):
@@ -279,12 +314,21 @@ def _bce(logits, low, high):
 
 
 def _padded(image):
-  """uint8 image edge-padded to a multiple of 4, at least 12 px, in [-1, 1]."""
+  """uint8 image edge-padded to a multiple of 4, at least 12 px, (1, H, W, 3)."""
   height, width = image.shape[:2]
   side = STRIDE * MIN_LATENT_SIDE
   pads = [(0, max(side, -(-n // STRIDE) * STRIDE) - n) for n in (height, width)]
-  padded = np.pad(image, pads + [(0, 0)], mode="edge")
-  return tf.constant(padded, tf.float32)[None] / 127.5 - 1.
+  return np.pad(image, pads + [(0, 0)], mode="edge")[None]
+
+
+def _signal(pixels):
+  """uint8 pixels to [-1, 1]."""
+  return tf.cast(pixels, tf.float32) / 127.5 - 1.
+
+
+def _pixels(signal):
+  """The generator's output in [-1, 1] to uint8 pixels."""
+  return coding.to_uint8((signal + 1.) * 127.5)
 
 
 def latent_shape(shape):
@@ -368,15 +412,39 @@ class VaeGan(trainable.TrainableModel, coding.CodingModel):
   # Coding.
 
   def optimized_latent(self, image, steps, learning_rate):
-    """(padded image, latent): the encoder's latent after `steps` of Adam on
-    the generator's MSE, clipped to [-1, 1]."""
-    x = _padded(image)
-    y = self.codec.encoder(x)
+    """The encoder's latent (1, h, w, C) after `steps` of Adam on the
+    generator's MSE, clipped to [-1, 1]; on a large image, tile by tile."""
+    pixels = _padded(image)
+    y = self.codec.encoder.apply(pixels, before=_signal)
+    if not steps:
+      return y
+
+    def optimized(latent, window):
+      top, bottom, left, right = (STRIDE * side for side in window)
+      target = _signal(pixels[:, top:bottom, left:right])
+      # The tile's share of the image's mean (1 when untiled).
+      share = target.shape[1] * target.shape[2] / np.prod(pixels.shape[1:3])
+      return self._adam(tf.convert_to_tensor(latent), target, share, steps,
+                        learning_rate)
+
+    geometry = self.codec.generator.geometry
+    if not tiling.should_tile(geometry, y.shape):
+      return optimized(y, (0, y.shape[1], 0, y.shape[2]))
+    latent_tile = int(tiling.tile_size() * GENERATOR_TILE_FRACTION /
+                      (OPTIMIZATION_TILE_DIVISOR * STRIDE))
+    return tiling.apply_tiled(
+        optimized, y, tiling.Geometry(fractions.Fraction(1), 1,
+                                      geometry.margin, ()),
+        max(1, latent_tile), with_window=True)
+
+  def _adam(self, y, x, share, steps, learning_rate):
+    """`steps` of Adam on `share` * the MSE of the generator's `y` and `x`."""
     first, second = tf.zeros_like(y), tf.zeros_like(y)
     for step in range(1, steps + 1):
       with tf.GradientTape() as tape:
         tape.watch(y)
-        loss = tf.reduce_mean(tf.square(self.codec.generator(y) - x))
+        loss = share * tf.reduce_mean(tf.square(
+            self.codec.generator.untiled(y) - x))
       gradient = tape.gradient(loss, y)
       first = .9 * first + .1 * gradient
       second = .999 * second + .001 * tf.square(gradient)
@@ -402,9 +470,13 @@ class VaeGan(trainable.TrainableModel, coding.CodingModel):
 
   def _reconstruction(self, y, shape):
     return coding.reconstructed_image(
-        (self.codec.generator(y) + 1.) * 127.5, shape)
+        self.codec.generator.apply(y, after=_pixels), shape)
 
   def decompress(self, fields, shape):
+    # The integers are freed before the generator runs (192 MB at 24 MP).
+    return self._reconstruction(self._decoded_latent(fields, shape), shape)
+
+  def _decoded_latent(self, fields, shape):
     (bits,) = fields["latent_bits"]
     if bits not in self.tables:
       raise coding.ContainerError(f"unsupported latent bits {bits}")
@@ -414,7 +486,7 @@ class VaeGan(trainable.TrainableModel, coding.CodingModel):
                                                indexes.shape, tf.int32)
     if not tfc.entropy_decode_finalize(handle):
       raise coding.ContainerError("range decoding failed")
-    return self._reconstruction(dequantize(symbols, bits)[None], shape)
+    return dequantize(symbols, bits)[None]
 
   def estimate_bits(self, image):
     """Information content of the encoder's quantized latent (bits) at the

@@ -11,6 +11,7 @@ import os
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from conftest import default_coding_model
 from tfcsuite import coding, container, metrics, tiling, zoo
@@ -98,3 +99,34 @@ def test_balle18_scale_indexes_are_identical_in_tiles(coding_models, crop,
   tiled = model.scale_indexes(z_hat, y.shape[1:3])
   assert isinstance(tiled, np.ndarray)  # The tiled path ran.
   np.testing.assert_array_equal(tiled, untiled)
+
+
+def test_explicit_padding_and_valid_convolutions_count_as_same_ones():
+  """vaegan's form: zero-pad (1, 2) + valid 5x5/2; valid 3x3 + zero-pad 1."""
+  conv, pad = tf.keras.layers.Conv2D, tf.keras.layers.ZeroPadding2D
+  same = tiling.Geometry.of([conv(4, 5, strides=2, padding="same"),
+                             conv(4, 3, padding="same")])
+  explicit = tiling.Geometry.of([pad(((1, 2), (1, 2))), conv(4, 5, strides=2),
+                                 conv(4, 3), pad(1)])
+  assert explicit == same and explicit.aligned
+
+
+@pytest.mark.parametrize("layers", [
+    lambda conv, pad: [pad(2), conv(4, 3)],
+    lambda conv, pad: [conv(4, 3), conv(4, 3, strides=2, padding="same"),
+                       pad(1)],
+    lambda conv, pad: [pad(1), conv(4, 5, strides=2)]], ids=[
+        "one pixel more than same", "the stride sees a shifted grid",
+        "(1, 1) where same pads (1, 2)"])
+def test_padding_that_same_padding_would_not_add_is_untileable(layers):
+  conv, pad = tf.keras.layers.Conv2D, tf.keras.layers.ZeroPadding2D
+  assert tiling.Geometry.of(layers(conv, pad)) is None
+
+
+def test_keras_strided_convolutions_tile_only_whole_units():
+  """Keras's "same" stride-2 samples by the parity of the size: an odd side
+  would put a tile's samples one pixel off the whole image's."""
+  geometry = tiling.Geometry.of([tf.keras.layers.Conv2D(4, 3, strides=2,
+                                                        padding="same")])
+  assert tiling.should_tile(geometry, (1, 2048, 2048, 3))
+  assert not tiling.should_tile(geometry, (1, 2048, 2047, 3))

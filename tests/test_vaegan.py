@@ -8,7 +8,8 @@ import pytest
 import tensorflow as tf
 
 import conftest
-from tfcsuite import checkpoint, coding, container, image_io, metrics, zoo
+from tfcsuite import (checkpoint, coding, container, image_io, metrics,
+                      tiling, zoo)
 
 SCRIPT = zoo.load_script("vaegan")
 vaegan = sys.modules[SCRIPT.model.__module__]  # models/vaegan.py
@@ -176,3 +177,70 @@ def test_shipped_default_checkpoint_beats_its_trivial_baselines(kodim23):
   # Measured: 27.32 dB shipped, 12.83 untrained, 13.34 flat.
   assert psnr["c16"] > psnr["untrained"] + 8.
   assert psnr["c16"] > metrics.psnr(image, flat) + 8.
+
+
+@pytest.fixture
+def tile_size():
+  """Sets the tile size for one test, restoring the default after it."""
+  yield tiling.set_tile_size
+  tiling.set_tile_size(tiling.limits.DEFAULT_TILE_SIZE)
+
+
+@pytest.fixture(scope="module")
+def shipped_c4():
+  ckpt = _shipped("c4")
+  return SCRIPT.coding_model(ckpt), ckpt
+
+
+@pytest.fixture(scope="module")
+def large_crop(kodim23):
+  """A crop of 2x3 tiles of 64 pixels (issue 19 at a test's scale)."""
+  return kodim23[100:228, 200:392]
+
+
+def test_encoder_and_generator_in_tiles_give_the_untiled_result(
+    shipped_c4, large_crop, tile_size):
+  model, _ = shipped_c4
+  tile_size(None)
+  latent = model.optimized_latent(large_crop, 0, 0.)
+  image = model.codec.generator(latent)
+  tile_size(64)  # The encoder's 64 pixels, the generator's 32 (8 latents).
+  tiled_latent = model.optimized_latent(large_crop, 0, 0.)
+  tiled_image = model.codec.generator(latent)
+  assert isinstance(tiled_latent, np.ndarray)  # The tiled paths ran.
+  assert isinstance(tiled_image, np.ndarray)
+  # Float summation order at most (measured: identical).
+  np.testing.assert_allclose(tiled_latent, latent, atol=1e-5)
+  np.testing.assert_allclose(tiled_image, image, atol=1e-5)
+
+
+def test_generator_margin_covers_what_one_latent_changes(untrained):
+  """The tiles' margin (13 latents) against the measured reach of one
+  latent element through the generator (20 pixels: 5 latents)."""
+  model, _ = untrained
+  latent = tf.random.stateless_uniform((1, 32, 32, 4), (1, 2), -1., 1.)
+  nudged = tf.tensor_scatter_nd_add(latent, [[0, 16, 16, 0]], [.5])
+  changed = np.any(np.asarray(model.codec.generator(nudged) -
+                              model.codec.generator(latent)) != 0, axis=(0, 3))
+  rows = np.flatnonzero(changed.any(axis=1))
+  reach = max(16 * vaegan.STRIDE - rows[0], rows[-1] - (17 * vaegan.STRIDE - 1))
+  assert 0 < reach <= model.codec.generator.geometry.margin * vaegan.STRIDE
+
+
+def test_tiled_latent_optimization_is_exact_for_one_step_then_close(
+    shipped_c4, large_crop, tile_size, monkeypatch):
+  """Each tile's latent, with the generator's margin, is optimized alone: the
+  first step (which needs the latents within twice the generator's reach)
+  is the whole image's; later ones approximate it."""
+  model, ckpt = shipped_c4
+  # Fewer tiles: 2x3 of 16 latents at a tile size of 64.
+  monkeypatch.setattr(vaegan, "OPTIMIZATION_TILE_DIVISOR", .5)
+  latent, psnr = {}, {}
+  for size in (None, 64):
+    tile_size(size)
+    latent[size] = np.asarray(model.optimized_latent(large_crop, 1, 0.03))
+    decoded, _ = _round_trip(model, ckpt, large_crop, latent_steps=3)
+    psnr[size] = metrics.psnr(large_crop, decoded)
+  np.testing.assert_allclose(latent[64], latent[None], atol=1e-6)
+  # Measured: identical latents; 30.18 dB both after 3 steps.
+  assert abs(psnr[64] - psnr[None]) < 0.05

@@ -94,12 +94,17 @@ class Transform(tf.keras.layers.Layer):
   On its first call, a Sequential builds a symbolic Keras graph network and
   autograph-converts every layer, which takes over a second on this CPU and
   dominated the time of a `compress` process; coding needs none of that.
+
+  `tile_fraction`: the side of its tiles as a fraction of the configured
+  tile size (a transform with wide full-resolution activations takes
+  smaller tiles, so that its memory per tile is like the others').
   """
 
-  def __init__(self, layers, name):
+  def __init__(self, layers, name, tile_fraction=1):
     super().__init__(name=name)
     self.layers = list(layers)
     self.geometry = tiling.Geometry.of(self.layers)
+    self.tile_fraction = tile_fraction
 
   def __call__(self, x, *args, **kwargs):
     """As a Keras layer; a large eager input is evaluated in tiles.
@@ -109,6 +114,10 @@ class Transform(tf.keras.layers.Layer):
     if not args and not kwargs:
       return self.apply(x)
     return super().__call__(x, *args, **kwargs)
+
+  def untiled(self, x):
+    """`self(x)`, never tiled: a tensor (e.g. to differentiate)."""
+    return super().__call__(x)
 
   def apply(self, x, before=None, after=None):
     """`after(self(before(x)))` for pointwise `before` and `after` (None:
@@ -124,7 +133,8 @@ class Transform(tf.keras.layers.Layer):
       if not self.built:  # Creates the variables on a small input first.
         layer_call(before(x[:, :self.geometry.unit, :self.geometry.unit]))
       return tiling.apply_tiled(lambda tile: after(layer_call(before(tile))),
-                                x, self.geometry)
+                                x, self.geometry,
+                                tiling.tile_size() * self.tile_fraction)
     return after(layer_call(before(x)))
 
   def call(self, x):

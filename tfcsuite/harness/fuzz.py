@@ -30,8 +30,9 @@ MUTATIONS = RAW + REPACKED
 
 
 # A pixel limit that keeps every case quick: a model that stores no shape
-# (vaegan) decodes any declared size up to the limit, validly but at a cost
-# that grows with it (a 2.8 KB file declaring 3012x2514 took minutes here).
+# (vaegan) decodes any declared size up to the limit, validly and in tiles
+# of bounded memory, but in a time that grows with it (a 2.8 KB file
+# declaring 3012x2514 takes about a minute of CPU).
 QUICK_MAX_PIXELS = 1 << 20
 
 
