@@ -104,8 +104,8 @@ def write_plot(entries, path):
       trend = np.linspace(min(hours), 2 * max(hours), 100)
       a, b, c = fit
       loss_axes.plot(trend, a + b * trend ** -c, "--", color=line.get_color(),
-                     linewidth=0.8, label=f"{label}: fit {a:.3f} + "
-                     f"{b:.3f} h^-{c:.2f} (extrapolated)")
+                     linewidth=0.8, label=f"fit {a:.2f} + {b:.2f} h^-{c:.2f} "
+                     f"(extrapolated)")
       right = max(right, 2 * max(hours))
     rated = [e for e in rows if e["bd_rate_vs_jpeg420"] is not None]
     if rated:
@@ -125,7 +125,7 @@ def write_plot(entries, path):
     # Room on the right for the last point's label.
     axes.set_xlim(0, 1.15 * right)
     axes.grid(True, alpha=0.3)
-    axes.legend(fontsize=8)
+    axes.legend(fontsize=7, loc="upper right")
   figure.suptitle("Checkpoint campaign: Kodak quality against training time")
   figure.tight_layout()
   buffer = io.BytesIO()
