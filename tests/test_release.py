@@ -49,6 +49,42 @@ def test_kernels_are_stored_in_float16_and_computed_in_float32(
                                rtol=1e-3, atol=1e-7)
 
 
+def test_int8_kernels_are_within_half_a_step_of_each_channels_scale(
+    checkpoints_root, tiny_balle18_checkpoint):
+  [folder] = release.ship("balle18", "2026-12-05",
+                          {"lambda0.01": str(tiny_balle18_checkpoint)},
+                          kernels="int8")
+  loaded = checkpoint.load(folder)
+  original = checkpoint.load(str(tiny_balle18_checkpoint))
+  rounded = loaded.manifest["provenance"]["storage"]["int8"]
+  assert rounded and sorted(loaded.weights) == sorted(original.weights)
+  with np.load(f"{folder}/weights.npz") as stored:
+    for key in rounded:
+      scale = stored[key + checkpoint.INT8_SCALE]
+      assert stored[key].dtype == np.int8
+      assert scale.shape == (original.weights[key].shape[-1],)
+      assert np.all(np.abs(loaded.weights[key] - original.weights[key])
+                    <= scale / 2 * (1 + 1e-6))
+
+
+def test_int8_kernels_take_a_quarter_of_float32_bytes_plus_their_scales(
+    checkpoints_root, tiny_balle18_checkpoint):
+  original = checkpoint.load(str(tiny_balle18_checkpoint))
+  kernels = [array for array in original.weights.values() if array.ndim == 4]
+  kernel_bytes = sum(array.nbytes for array in kernels)
+  scale_bytes = sum(4 * array.shape[-1] for array in kernels)
+  sizes = {}
+  for storage in ("float32", "int8"):
+    [folder] = release.ship("balle18", f"2026-12-05-{storage}",
+                            {"lambda0.01": str(tiny_balle18_checkpoint)},
+                            kernels=storage)
+    sizes[storage] = os.path.getsize(f"{folder}/weights.npz")
+  saved = sizes["float32"] - sizes["int8"]
+  # Each scale array also adds a zip entry and an .npy header (< 400 bytes).
+  assert 0.75 * kernel_bytes - scale_bytes - 400 * len(kernels) <= saved
+  assert saved <= 0.75 * kernel_bytes - scale_bytes
+
+
 def test_a_release_is_shipped_and_earlier_weights_stay_in_place(
     checkpoints_root, tiny_balle18_checkpoint):
   old = checkpoints_root / "balle18" / "lambda0.01"

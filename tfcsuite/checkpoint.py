@@ -18,6 +18,9 @@ from tfcsuite import UserError
 
 WEIGHTS = "weights.npz"
 MANIFEST = "manifest.json"
+# An int8-stored kernel KEY has its float32 scales, one per output channel
+# (the last axis), under KEY + INT8_SCALE (tfcsuite.release).
+INT8_SCALE = ":int8_scale"
 
 
 class Checkpoint:
@@ -53,12 +56,24 @@ def load(path, expected_model=None):
                     f"{manifest.get('model')!r}, not {expected_model!r}")
   fingerprint = fingerprint_of(path)
   with np.load(weights_file) as arrays:
-    # Releases may store kernels as float16 (tfcsuite.release); models
-    # compute in float32 with the rounded values.
-    weights = {key: arrays[key].astype(np.float32)
-               if arrays[key].dtype == np.float16 else arrays[key]
-               for key in arrays.files}
+    weights = _float_weights({key: arrays[key] for key in arrays.files})
   return Checkpoint(path, manifest, weights, fingerprint)
+
+
+def _float_weights(stored):
+  """The weights a model computes with, from the stored arrays: releases may
+  store kernels as float16 or int8 (tfcsuite.release); models compute in
+  float32 with the rounded values."""
+  weights = {}
+  for key, array in stored.items():
+    if key.endswith(INT8_SCALE):
+      continue
+    if key + INT8_SCALE in stored:
+      array = array.astype(np.float32) * stored[key + INT8_SCALE]
+    elif array.dtype == np.float16:
+      array = array.astype(np.float32)
+    weights[key] = array
+  return weights
 
 
 def save(path, model, config, weights, provenance):

@@ -14,10 +14,11 @@ yet (uncommitted), they stay in place and the command to archive them once
 committed is printed.
 
 Convolution kernels (4-D float32 arrays, nearly all of a checkpoint's bytes)
-are stored as float16 unless `--float32`: it halves what every release adds
-to the repository forever. The loaded model computes with the rounded
-kernels, in the encoder and the decoder alike, so files stay exact; the
-manifest's "storage" says which arrays were rounded.
+are stored as float16 (the default: half of float32) or, with `--kernels
+int8`, as int8 with one float32 scale per output channel (a quarter), since
+every release adds its bytes to the repository forever. The loaded model
+computes with the rounded kernels, in the encoder and the decoder alike, so
+files stay exact; the manifest's "storage" says which arrays were rounded.
 """
 
 import argparse
@@ -31,15 +32,33 @@ import numpy as np
 from tfcsuite import UserError, archive, checkpoint, exit_status, zoo
 
 
-def half_precision_kernels(weights):
-  """(weights with 4-D float32 arrays as float16, the names rounded)."""
+KERNEL_STORAGE = ("float16", "int8", "float32")
+
+
+def _int8(kernel):
+  """(int8 kernel, float32 scales): symmetric, one scale per output channel
+  (the last axis), so that each channel keeps 255 levels of its own range."""
+  peak = np.abs(kernel).reshape(-1, kernel.shape[-1]).max(axis=0)
+  scale = np.where(peak > 0, peak / 127., 1.).astype(np.float32)
+  return np.round(kernel / scale).astype(np.int8), scale
+
+
+def rounded_kernels(weights, storage="float16"):
+  """(arrays to store, the names of the 4-D float32 kernels rounded to
+  `storage`; int8 ones gain a `checkpoint.INT8_SCALE` array)."""
+  if storage == "float32":
+    return dict(weights), []
   rounded = sorted(key for key, array in weights.items()
                    if array.ndim == 4 and array.dtype == np.float32)
+  stored = dict(weights)
   for key in rounded:
-    if np.abs(weights[key]).max() >= np.finfo(np.float16).max:
-      raise UserError(f"{key} exceeds float16's range: use --float32")
-  return {key: array.astype(np.float16) if key in rounded else array
-          for key, array in weights.items()}, rounded
+    if storage == "int8":
+      stored[key], stored[key + checkpoint.INT8_SCALE] = _int8(weights[key])
+    elif np.abs(weights[key]).max() >= np.finfo(np.float16).max:
+      raise UserError(f"{key} exceeds float16's range: use --kernels int8")
+    else:
+      stored[key] = weights[key].astype(np.float16)
+  return stored, rounded
 
 
 def _legacy_index(model):
@@ -57,7 +76,7 @@ def shipped_index(model):
     return json.load(f)
 
 
-def ship(model, release, sources, withdraw=(), float32=False):
+def ship(model, release, sources, withdraw=(), kernels="float16"):
   """Copies `sources` ({name: run checkpoint folder}) into a release of
   `model` and rewrites its shipped.json; returns the new folders."""
   root = os.path.join(zoo.CHECKPOINTS, model)
@@ -77,11 +96,9 @@ def ship(model, release, sources, withdraw=(), float32=False):
     if os.path.exists(target):
       raise UserError(f"{target} exists: a release is never rewritten; "
                       f"choose another --release")
-    weights, rounded = source.weights, []
-    if not float32:
-      weights, rounded = half_precision_kernels(weights)
+    weights, rounded = rounded_kernels(source.weights, kernels)
     provenance = dict(source.manifest["provenance"],
-                      storage=dict(float16=rounded))
+                      storage={kernels: rounded} if rounded else {})
     checkpoint.save(target, model, source.config, weights, provenance)
     index[name] = relative
     folders.append(target)
@@ -133,8 +150,10 @@ def main(argv=None):
   parser.add_argument("--withdraw", nargs="*", default=[], metavar="NAME",
                       help="Shipped names to remove from the shipped set "
                       "(and archive).")
-  parser.add_argument("--float32", action="store_true",
-                      help="Keep convolution kernels in float32.")
+  parser.add_argument("--kernels", choices=KERNEL_STORAGE,
+                      default="float16",
+                      help="How convolution kernels are stored (int8: one "
+                      "float32 scale per output channel).")
   args = parser.parse_args(argv)
   return exit_status(_release, parser.prog, args)
 
@@ -143,7 +162,7 @@ def _release(args):
   zoo.load_script(args.model)
   before = shipped_index(args.model)
   for folder in ship(args.model, args.release, dict(args.checkpoints),
-                     args.withdraw, args.float32):
+                     args.withdraw, args.kernels):
     print(f"{folder}: {checkpoint.fingerprint_of(folder):08x}")
   archive_replaced(args.model, before)
 

@@ -10,7 +10,7 @@ E=$(wc -l < "$SNAP/epochs.jsonl")
 export TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 TF_CPP_MIN_LOG_LEVEL=3
 if [ ! -f "$SNAP/checkpoint/manifest.json" ]; then
   nice -n "${NICE:-3}" .venv/bin/python models/balle18.py \
-    --model_path "$SNAP/checkpoint" train --lambda 0.01 \
+    --model_path "$SNAP/checkpoint" train --lambda "${LAMBDA:-0.01}" \
     --train_glob "${DATA:-../shared/data/train/bsds500}/train/*.jpg" \
     --epochs "$E" --steps_per_epoch 250 --train_path "$SNAP"
 fi
