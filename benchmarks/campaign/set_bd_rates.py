@@ -1,0 +1,108 @@
+"""BD-rates of a checkpoint set with some points replaced by other runs.
+
+    python benchmarks/campaign/set_bd_rates.py \
+        --results benchmarks/results/balle18/kodak.json --model balle18 \
+        --replace lambda0.08=runs/eval/NAME/kodak.json ... \
+        --reference_dir ../shared/reference
+
+A fine-tune's snapshot is measured alone (snapshot_eval.sh); what it does to
+its model's curve needs the rest of the set: this takes the curve of
+`--model` in a harness run (`--results`), replaces the points named by
+`--replace` with the (only) point of another run's kodak.json, and prints
+the BD-rates (PSNR RGB) of that curve against JPEG 4:2:0 and the other
+models of the same run, and against the published curve, as JSON.
+"""
+
+import argparse
+import json
+import sys
+
+from tfcsuite import UserError, exit_status
+from tfcsuite.harness import bjontegaard, published
+
+
+def _curves(path):
+  try:
+    with open(path) as f:
+      return {curve["name"]: curve for curve in json.load(f)["curves"]}
+  except (OSError, ValueError, KeyError) as error:
+    raise UserError(f"{path}: not a harness kodak.json ({error})") from None
+
+
+def _points(curve):
+  """{point name: (bpp, PSNR RGB)} of a harness curve."""
+  results = curve["results"]
+  return {name: (bpp, psnr) for name, bpp, psnr in zip(
+      curve["points"], results["bpp"], results["psnr-rgb"])}
+
+
+def replaced_set(results, model, replacements):
+  """(curves of the run, {point: (bpp, PSNR)} of `model` after replacing)."""
+  curves = _curves(results)
+  if model not in curves:
+    raise UserError(f"{results} has no curve {model!r}")
+  points = _points(curves[model])
+  for name, path in replacements:
+    if name not in points:
+      raise UserError(f"{model} has no point {name!r} in {results}")
+    [only] = [_points(c) for c in _curves(path).values()]
+    if len(only) != 1:
+      raise UserError(f"{path} holds {len(only)} points, not one")
+    points[name] = next(iter(only.values()))
+  return curves, points
+
+
+def bd_rates(curves, model, points, reference_dir):
+  """{anchor: BD-rate %} of the set against the run's other curves and the
+  published one (None where they do not overlap)."""
+  bpp, psnr = zip(*sorted(points.values()))
+  anchors = {name: sorted(_points(curve).values())
+             for name, curve in curves.items() if name != model}
+  name = curves[model].get("published_curve")
+  reference = name and published.load(reference_dir, name, "psnr")
+  if reference:
+    anchors["published"] = list(zip(reference.bpp, reference.values))
+  rates = {}
+  for anchor, anchor_points in anchors.items():
+    anchor_bpp, anchor_psnr = zip(*anchor_points)
+    try:
+      rates[anchor] = round(bjontegaard.bd_rate(anchor_bpp, anchor_psnr, bpp,
+                                                psnr), 2)
+    except bjontegaard.NotComparable:
+      rates[anchor] = None
+  return rates
+
+
+def _replacement(text):
+  name, separator, path = text.partition("=")
+  if not separator or not name or not path:
+    raise argparse.ArgumentTypeError(f"{text!r} is not POINT=KODAK_JSON")
+  return name, path
+
+
+def main(argv=None):
+  parser = argparse.ArgumentParser(
+      prog="set_bd_rates.py",
+      description=__doc__.split("\n\n", maxsplit=2)[1].strip())
+  parser.add_argument("--results", required=True,
+                      help="kodak.json of a harness run with the set.")
+  parser.add_argument("--model", required=True, help="The set's curve name.")
+  parser.add_argument("--replace", type=_replacement, action="append",
+                      default=[], metavar="POINT=KODAK_JSON")
+  parser.add_argument("--reference_dir", required=True,
+                      help="Published curves (../shared/reference).")
+  args = parser.parse_args(argv)
+  return exit_status(_print_bd_rates, parser.prog, args)
+
+
+def _print_bd_rates(args):
+  curves, points = replaced_set(args.results, args.model, args.replace)
+  print(json.dumps(dict(
+      points={name: [round(b, 4), round(p, 2)]
+              for name, (b, p) in points.items()},
+      bd_rate=bd_rates(curves, args.model, points, args.reference_dir)),
+      indent=1))
+
+
+if __name__ == "__main__":
+  sys.exit(main())
