@@ -64,3 +64,10 @@ def test_an_unknown_point_is_a_one_line_error(tmp_path, capsys):
   assert capsys.readouterr().err.strip().splitlines() == [
       "set_bd_rates.py: error: balle18 has no point 'lambda9' in "
       f"{RESULTS}"]
+
+
+def test_a_dropped_point_leaves_the_set():
+  _, points = _script().replaced_set(str(RESULTS), "balle18", [],
+                                     ["lambda0.15"])
+  assert sorted(points) == ["lambda0.0008", "lambda0.003", "lambda0.01",
+                            "lambda0.03", "lambda0.08"]

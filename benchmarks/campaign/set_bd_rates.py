@@ -2,13 +2,14 @@
 
     python benchmarks/campaign/set_bd_rates.py \
         --results benchmarks/results/balle18/kodak.json --model balle18 \
-        --replace lambda0.08=runs/eval/NAME/kodak.json ... \
+        --replace lambda0.08=runs/eval/NAME/kodak.json ... [--drop POINT] \
         --reference_dir ../shared/reference
 
 A fine-tune's snapshot is measured alone (snapshot_eval.sh); what it does to
 its model's curve needs the rest of the set: this takes the curve of
 `--model` in a harness run (`--results`), replaces the points named by
-`--replace` with the (only) point of another run's kodak.json, and prints
+`--replace` with the (only) point of another run's kodak.json, leaves out
+those named by `--drop` (e.g. one the replacements make redundant), and prints
 the BD-rates (PSNR RGB) of that curve against JPEG 4:2:0 and the other
 models of the same run, and against the published curve, as JSON.
 """
@@ -36,8 +37,9 @@ def _points(curve):
       curve["points"], results["bpp"], results["psnr-rgb"])}
 
 
-def replaced_set(results, model, replacements):
-  """(curves of the run, {point: (bpp, PSNR)} of `model` after replacing)."""
+def replaced_set(results, model, replacements, dropped=()):
+  """(curves of the run, {point: (bpp, PSNR)} of `model` after replacing
+  and dropping)."""
   curves = _curves(results)
   if model not in curves:
     raise UserError(f"{results} has no curve {model!r}")
@@ -49,6 +51,9 @@ def replaced_set(results, model, replacements):
     if len(only) != 1:
       raise UserError(f"{path} holds {len(only)} points, not one")
     points[name] = next(iter(only.values()))
+  for name in dropped:
+    if points.pop(name, None) is None:
+      raise UserError(f"--drop {name}: {model} has no such point")
   return curves, points
 
 
@@ -89,6 +94,8 @@ def main(argv=None):
   parser.add_argument("--model", required=True, help="The set's curve name.")
   parser.add_argument("--replace", type=_replacement, action="append",
                       default=[], metavar="POINT=KODAK_JSON")
+  parser.add_argument("--drop", action="append", default=[],
+                      metavar="POINT", help="A point to leave out.")
   parser.add_argument("--reference_dir", required=True,
                       help="Published curves (../shared/reference).")
   args = parser.parse_args(argv)
@@ -96,7 +103,8 @@ def main(argv=None):
 
 
 def _print_bd_rates(args):
-  curves, points = replaced_set(args.results, args.model, args.replace)
+  curves, points = replaced_set(args.results, args.model, args.replace,
+                                args.drop)
   print(json.dumps(dict(
       points={name: [round(b, 4), round(p, 2)]
               for name, (b, p) in points.items()},
