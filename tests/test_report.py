@@ -215,3 +215,16 @@ def test_learning_curve_fit_recovers_a_power_law_and_inverts_it():
       pytest.approx(8., rel=1e-3))
   assert training_progress.hours_to_reach(fit, 1.05) == float("inf")
   assert training_progress.fit_learning_curve(hours[:3], [3., 2., 1.5]) is None
+
+
+def test_an_entry_without_kodak_L_is_drawn_only_as_a_bd_rate(tmp_path):
+  entries = [dict(model="balle18", checkpoint=str(h), training_hours=h,
+                  kodak_L=2. / h, bd_rate_vs_jpeg420=None, curve="run")
+             for h in (1., 2., 3., 4.)]
+  entries.append(dict(model="balle18", checkpoint="set", training_hours=4.5,
+                      set_training_hours=5., kodak_L=None,
+                      bd_rate_vs_jpeg420=-20., curve="run"))
+  assert training_progress.loss_points(entries) == (
+      [1., 2., 3., 4.], [2., 1., 2. / 3., 0.5])
+  training_progress.write_plot(entries, tmp_path / "progress.png")
+  assert Image.open(tmp_path / "progress.png").size == (1000, 400)

@@ -6,7 +6,8 @@ Reads a list of measurements, one per checkpoint that was evaluated,
     "kodak_L": 1.177, "bd_rate_vs_jpeg420": -13.4}, ...]
 
 (`kodak_L` is the harness's RD loss L = mean bpp + λ · mean MSE of the
-model's λ 0.01 checkpoint; `bd_rate_vs_jpeg420` the whole curve's BD-rate in
+model's λ 0.01 checkpoint, null in an entry that measures a set whose other
+checkpoints changed; `bd_rate_vs_jpeg420` the whole curve's BD-rate in
 percent, null when it has none; optionally `set_training_hours`, the whole
 curve's training time, at which the BD-rate is plotted; optionally `curve`,
 the training run the entry belongs to: entries of one curve are joined by a
@@ -59,6 +60,13 @@ def curves(entries):
           for label in labels}
 
 
+def loss_points(rows):
+  """(training hours, Kodak L) of the entries that measured L."""
+  measured = [e for e in rows if e["kodak_L"] is not None]
+  return ([e["training_hours"] for e in measured],
+          [e["kodak_L"] for e in measured])
+
+
 def fit_learning_curve(hours, losses):
   """(a, b, c) of L(h) = a + b * h**-c fitted by least squares, or None
   with fewer than 4 points or no convergence. a is the loss the trend
@@ -96,8 +104,7 @@ def write_plot(entries, path):
                                                 dpi=100)
   right = max(_set_hours(e) for e in entries)
   for label, rows in curves(entries).items():
-    hours = [e["training_hours"] for e in rows]
-    losses = [e["kodak_L"] for e in rows]
+    hours, losses = loss_points(rows)
     line, = loss_axes.plot(hours, losses, marker="o", label=label)
     fit = fit_learning_curve(hours, losses)
     if fit:
