@@ -52,7 +52,7 @@ def test_a_better_snapshot_lowers_the_bd_rate(tmp_path, reference_dir):
   assert points["lambda0.03"] == (bpp, psnr + 0.5)
   after = script.bd_rates(curves, "balle18", points, str(reference_dir))
   for anchor in ("jpeg420", "balle17", "published"):
-    assert after[anchor] < before[anchor] - 0.5
+    assert after[anchor] < before[anchor] - 0.2
 
 
 def test_an_unknown_point_is_a_one_line_error(tmp_path, capsys):
@@ -68,6 +68,6 @@ def test_an_unknown_point_is_a_one_line_error(tmp_path, capsys):
 
 def test_a_dropped_point_leaves_the_set():
   _, points = _script().replaced_set(str(RESULTS), "balle18", [],
-                                     ["lambda0.15"])
+                                     ["lambda0.08"])
   assert sorted(points) == ["lambda0.0008", "lambda0.003", "lambda0.01",
-                            "lambda0.03", "lambda0.08"]
+                            "lambda0.03"]

@@ -129,7 +129,8 @@ def archive_replaced(model, before, out=None):
           f"repository root: {command}", file=out)
 
 
-def _source(text):
+def name_and_path(text):
+  """An argparse type: "NAME=PATH" as (name, path)."""
   name, separator, path = text.partition("=")
   if not separator or not name or not path:
     raise argparse.ArgumentTypeError(f"{text!r} is not NAME=PATH")
@@ -144,7 +145,7 @@ def main(argv=None):
   parser.add_argument("--model", required=True, help="Registered model.")
   parser.add_argument("--release", required=True,
                       help="Release folder name, e.g. the date 2026-12-05.")
-  parser.add_argument("checkpoints", nargs="*", type=_source,
+  parser.add_argument("checkpoints", nargs="*", type=name_and_path,
                       metavar="NAME=PATH",
                       help="Shipped name and exported run checkpoint folder.")
   parser.add_argument("--withdraw", nargs="*", default=[], metavar="NAME",

@@ -18,7 +18,7 @@ import argparse
 import json
 import sys
 
-from tfcsuite import UserError, exit_status
+from tfcsuite import UserError, exit_status, release
 from tfcsuite.harness import bjontegaard, published
 
 
@@ -78,13 +78,6 @@ def bd_rates(curves, model, points, reference_dir):
   return rates
 
 
-def _replacement(text):
-  name, separator, path = text.partition("=")
-  if not separator or not name or not path:
-    raise argparse.ArgumentTypeError(f"{text!r} is not POINT=KODAK_JSON")
-  return name, path
-
-
 def main(argv=None):
   parser = argparse.ArgumentParser(
       prog="set_bd_rates.py",
@@ -92,7 +85,7 @@ def main(argv=None):
   parser.add_argument("--results", required=True,
                       help="kodak.json of a harness run with the set.")
   parser.add_argument("--model", required=True, help="The set's curve name.")
-  parser.add_argument("--replace", type=_replacement, action="append",
+  parser.add_argument("--replace", type=release.name_and_path, action="append",
                       default=[], metavar="POINT=KODAK_JSON")
   parser.add_argument("--drop", action="append", default=[],
                       metavar="POINT", help="A point to leave out.")
