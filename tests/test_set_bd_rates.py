@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from tfcsuite.harness import results_files
+
 from conftest import REPO_ROOT, benchmark_script
 
 RESULTS = REPO_ROOT / "benchmarks" / "results" / "balle18" / "kodak.json"
@@ -15,12 +17,17 @@ def _script():
   return benchmark_script("campaign/set_bd_rates")
 
 
-def _snapshot(tmp_path, bpp, psnr):
-  """A snapshot's kodak.json: one curve of one point."""
+def _snapshot(tmp_path, bpp, psnr, curves=1):
+  """A snapshot's kodak.json as the harness writes it: `curves` curves of
+  one point."""
   path = tmp_path / "kodak.json"
-  path.write_text(json.dumps(dict(curves=[dict(
-      name="snapshot", points=["checkpoint"],
-      results={"bpp": [bpp], "psnr-rgb": [psnr]})])))
+  path.write_text(json.dumps(dict(
+      generator=results_files.GENERATOR, metadata={}, curves=[dict(
+          name=f"snapshot{i}", label=f"snapshot{i}", description="",
+          kind="model", published_curve=None, points=["checkpoint"],
+          settings=[{}], comparisons={},
+          results={"bpp": [bpp], "psnr-rgb": [psnr]})
+          for i in range(curves)])))
   return str(path)
 
 
@@ -71,3 +78,13 @@ def test_a_dropped_point_leaves_the_set():
                                      ["lambda0.08"])
   assert sorted(points) == ["lambda0.0008", "lambda0.003", "lambda0.01",
                             "lambda0.03"]
+
+
+def test_a_snapshot_of_two_curves_is_a_one_line_error(tmp_path, capsys):
+  snapshot = _snapshot(tmp_path, 1., 30., curves=2)
+  status = _script().main([
+      "--results", str(RESULTS), "--model", "balle18",
+      "--replace", f"lambda0.03={snapshot}", "--reference_dir", str(tmp_path)])
+  assert status == 1
+  assert capsys.readouterr().err.strip().splitlines() == [
+      f"set_bd_rates.py: error: {snapshot} is not one curve of one point"]

@@ -19,22 +19,19 @@ import json
 import sys
 
 from tfcsuite import UserError, exit_status, release
-from tfcsuite.harness import bjontegaard, published
+from tfcsuite.harness import bjontegaard, published, results_files
 
 
 def _curves(path):
-  try:
-    with open(path) as f:
-      return {curve["name"]: curve for curve in json.load(f)["curves"]}
-  except (OSError, ValueError, KeyError) as error:
-    raise UserError(f"{path}: not a harness kodak.json ({error})") from None
+  """{name: CurveResult} of a harness run's kodak.json."""
+  _, curves = results_files.read_run(path)
+  return {curve.spec.name: curve for curve in curves}
 
 
 def _points(curve):
   """{point name: (bpp, PSNR RGB)} of a harness curve."""
-  results = curve["results"]
   return {name: (bpp, psnr) for name, bpp, psnr in zip(
-      curve["points"], results["bpp"], results["psnr-rgb"])}
+      curve.points, curve.means["bpp"], curve.means["psnr_rgb"])}
 
 
 def replaced_set(results, model, replacements, dropped=()):
@@ -47,10 +44,10 @@ def replaced_set(results, model, replacements, dropped=()):
   for name, path in replacements:
     if name not in points:
       raise UserError(f"{model} has no point {name!r} in {results}")
-    [only] = [_points(c) for c in _curves(path).values()]
-    if len(only) != 1:
-      raise UserError(f"{path} holds {len(only)} points, not one")
-    points[name] = next(iter(only.values()))
+    snapshot = [_points(curve) for curve in _curves(path).values()]
+    if len(snapshot) != 1 or len(snapshot[0]) != 1:
+      raise UserError(f"{path} is not one curve of one point")
+    [points[name]] = snapshot[0].values()
   for name in dropped:
     if points.pop(name, None) is None:
       raise UserError(f"--drop {name}: {model} has no such point")
@@ -63,7 +60,7 @@ def bd_rates(curves, model, points, reference_dir):
   bpp, psnr = zip(*sorted(points.values()))
   anchors = {name: sorted(_points(curve).values())
              for name, curve in curves.items() if name != model}
-  name = curves[model].get("published_curve")
+  name = curves[model].spec.published_curve
   reference = name and published.load(reference_dir, name, "psnr")
   if reference:
     anchors["published"] = list(zip(reference.bpp, reference.values))

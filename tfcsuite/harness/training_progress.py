@@ -119,8 +119,8 @@ def write_plot(entries, path):
       rate_axes.plot([_set_hours(e) for e in rated],
                      [e["bd_rate_vs_jpeg420"] for e in rated], marker="o",
                      color=line.get_color(), label=label)
-    # The first and last values only: a curve's labels would overlap.
-    for e in rated[:1] + rated[1:][-1:]:
+    # A longer curve's labels would overlap: its first and last only.
+    for e in rated if len(rated) < 3 else (rated[0], rated[-1]):
       rate_axes.annotate(f"{e['bd_rate_vs_jpeg420']:+.1f} %",
                          (_set_hours(e), e["bd_rate_vs_jpeg420"]),
                          textcoords="offset points", xytext=(4, 4),
